@@ -1,0 +1,65 @@
+"""A client for any GTP engine running as a subprocess (GNU Go, gopolicy itself, ...).
+
+Used by `gopolicy match` to drive opponents and referees, and by tests that use
+GNU Go as an oracle.
+"""
+
+import re
+import shlex
+import subprocess
+
+
+class GtpError(RuntimeError):
+    """The engine answered `? message`, or stopped answering."""
+
+
+class GtpClient:
+    """Talks GTP to an engine started from a command line; use as a context manager."""
+
+    def __init__(self, command: str | list[str], stderr=subprocess.DEVNULL):
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+        self.command = argv
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            text=True, encoding="utf-8", errors="replace", bufsize=1,
+        )
+
+    def send(self, line: str) -> str:
+        """Send one command; return the text of a `=` reply; raise GtpError on `?` or EOF."""
+        self.process.stdin.write(line.strip() + "\n")
+        self.process.stdin.flush()
+        lines = []
+        while True:
+            text = self.process.stdout.readline()
+            if not text:
+                raise GtpError(f"{self.command[0]} closed its output after {line!r}")
+            text = text.rstrip("\r\n")
+            if not text and lines:
+                break
+            if text or lines:
+                lines.append(text)
+        reply = "\n".join(lines)
+        # "=[id] body": an id, if any, follows the status character with no space
+        status, body = reply[:1], re.sub(r"^\d*", "", reply[1:]).strip()
+        if status != "=":
+            raise GtpError(f"{line.strip()!r}: {body or reply}")
+        return body
+
+    def close(self) -> None:
+        """Send `quit` if the engine is still running, then wait for it to exit."""
+        if self.process.poll() is None:
+            try:
+                self.send("quit")
+            except (GtpError, OSError):
+                pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

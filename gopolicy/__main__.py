@@ -1,0 +1,5 @@
+import sys
+
+from gopolicy.cli import main
+
+sys.exit(main())

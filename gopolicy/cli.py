@@ -1,0 +1,54 @@
+"""The `gopolicy` command: one entry point, one module per subcommand.
+
+Each subcommand lives in the module that does its job; that module provides
+`add_arguments(parser)` and `run(args) -> int` (the exit status). Modules are
+imported only when their subcommand runs, so `gopolicy gtp` never loads the
+trainer and `gopolicy prepare` never loads torch.
+"""
+
+import argparse
+import sys
+from importlib import import_module
+
+# name -> (module, one-line help)
+SUBCOMMANDS = {
+    "gtp": ("engine.main", "play over the Go Text Protocol (GoGui, Sabaki, Lizzie, KaTrain)"),
+    "match": ("engine.match", "play matches against another GTP engine"),
+    "prepare": ("training.prepare", "turn SGF collections into training shards"),
+    "train": ("training.trainer", "train a policy network on prepared shards"),
+    "export": ("training.export", "write a training run's network to a weights file"),
+    "evaluate": ("training.evaluate", "move-prediction accuracy of a network on SGF games"),
+    "bench": ("benchmarks.bench", "measure the performance figures on this machine"),
+    "heatmap": ("review.heatmap", "draw the policy heatmap of one position (PNG, SVG or terminal)"),
+    "review": ("review.html", "write a self-contained HTML page stepping through a game"),
+    "annotate": ("review.annotate", "write the policy into an SGF as labels and comments"),
+    "plot": ("review.curves", "plot the training curves of a run"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser; subcommand options are added on demand."""
+    parser = argparse.ArgumentParser(prog="gopolicy", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (_, help_text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text, add_help=False)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run one subcommand; return its exit status (2 for usage errors)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if not argv or argv[0] not in SUBCOMMANDS:
+        parser.parse_args(argv)  # prints usage or the error and exits
+        return 2
+    name, rest = argv[0], argv[1:]
+    module = import_module(SUBCOMMANDS[name][0])
+    sub = argparse.ArgumentParser(prog=f"gopolicy {name}", description=SUBCOMMANDS[name][1])
+    module.add_arguments(sub)
+    args = sub.parse_args(rest)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
