@@ -1,0 +1,120 @@
+"""The supervised policy network of Silver et al. 2016 ("Mastering the game of Go
+with deep neural networks and tree search", Methods: "Neural network architecture").
+
+    input  float[B, 48, 19, 19]   the feature planes of gopolicy.features
+    conv 5x5, k filters, zero padding 2, ReLU          (layer 1)
+    conv 3x3, k filters, zero padding 1, ReLU          (layers 2 .. layers-1; eleven for 13)
+    conv 1x1, one filter, no bias                      (layer `layers`)
+    + a learned bias per point (361 of them)
+    output logits float[B, 361]   (flat index row * 19 + col; softmax is left to the consumers)
+
+The paper's network has 13 layers and k = 192 filters (k = 128, 256, 384 were also
+trained). Only this module and policy/weights import torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+MAX_BOARD_SIZE = 25  # GTP's largest board
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Shape of a PolicyNet; validated on construction (ValueError if nonsensical)."""
+
+    filters: int = 192
+    layers: int = 13
+    board_size: int = 19
+    input_planes: int = 48
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            # bool is an int subclass; a config of True filters is a bug, not a network
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"PolicyConfig.{f.name} must be an int, got {value!r}")
+        if self.filters < 1:
+            raise ValueError(f"PolicyConfig.filters must be >= 1, got {self.filters}")
+        if self.layers < 2:
+            raise ValueError(f"PolicyConfig.layers must be >= 2 (5x5 input and 1x1 output convolutions), got {self.layers}")
+        if not 2 <= self.board_size <= MAX_BOARD_SIZE:
+            raise ValueError(f"PolicyConfig.board_size must be in 2..{MAX_BOARD_SIZE}, got {self.board_size}")
+        if self.input_planes < 1:
+            raise ValueError(f"PolicyConfig.input_planes must be >= 1, got {self.input_planes}")
+
+    @property
+    def points(self) -> int:
+        """Return the number of board points (361 on 19x19)."""
+        return self.board_size * self.board_size
+
+    def to_dict(self) -> dict:
+        """Return the config as a plain JSON-able dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PolicyConfig:
+        """Return the config in `data`; ValueError on unknown keys or bad values."""
+        if not isinstance(data, dict):
+            raise ValueError(f"network config must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown network config keys {unknown}")
+        return cls(**data)
+
+
+class PolicyNet(nn.Module):
+    """The 13-layer AlphaGo SL policy network; forward(x) returns logits [B, points]."""
+
+    def __init__(self, config: PolicyConfig | None = None):
+        super().__init__()
+        self.config = config = config or PolicyConfig()
+        k = config.filters
+        convs = [nn.Conv2d(config.input_planes, k, kernel_size=5, padding=2)]
+        convs += [nn.Conv2d(k, k, kernel_size=3, padding=1) for _ in range(config.layers - 2)]
+        self.convs = nn.ModuleList(convs)
+        self.head = nn.Conv2d(k, 1, kernel_size=1, bias=False)
+        # The paper: "a different bias for each position"; a conv bias would be one shared number.
+        self.point_bias = nn.Parameter(torch.zeros(config.points))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialise weights (He-normal for the ReLU layers, zero biases)."""
+        for conv in self.convs:
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        nn.init.normal_(self.head.weight, std=1.0 / self.config.filters**0.5)
+        nn.init.zeros_(self.point_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits float[B, points] for planes float[B, input_planes, size, size]."""
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+        x = self.head(x)
+        return x.flatten(1) + self.point_bias
+
+
+def multiply_adds(config: PolicyConfig) -> int:
+    """Return the multiply-adds of one forward pass for one position (biases ignored)."""
+    k, n = config.filters, config.points
+    per_point = config.input_planes * k * 25 + (config.layers - 2) * k * k * 9 + k
+    return n * per_point
+
+
+def forward_flops(config: PolicyConfig) -> int:
+    """Return the floating-point operations of one forward pass for one position (2 per multiply-add)."""
+    return 2 * multiply_adds(config)
+
+
+def training_flops(config: PolicyConfig) -> int:
+    """Return the FLOPs of one training sample: forward, weight gradients, input gradients.
+
+    Weight gradients cost as much as the forward pass; input gradients too, except for the
+    first layer, whose input (the feature planes) needs none: 3x forward minus that layer.
+    """
+    first = config.points * config.input_planes * config.filters * 25
+    return 3 * forward_flops(config) - 2 * first
