@@ -1,0 +1,322 @@
+"""The rules of Go: an immutable Position with chains and liberties kept incrementally.
+
+| rule             | here                                                                   |
+| ---------------- | ---------------------------------------------------------------------- |
+| captures         | a move removes the enemy strings it leaves without a liberty           |
+| suicide          | illegal (IllegalMove reason "suicide")                                 |
+| simple ko        | `ko` is the point to_play may not retake at once (reason "ko")         |
+| positional superko | only with `superko=True`: no move may repeat an earlier board        |
+| passes           | `play(None)`; `passes` counts consecutive ones                         |
+| setup stones     | `setup(black, white, empty)` (SGF AB/AW/AE): no ages, clears ko        |
+| stone ages       | `ages()`: 0 = stone of the last move; a pass ages every stone by one   |
+| score            | `area_score()`: Tromp-Taylor area, black minus white minus komi        |
+
+A Position never changes. `play` copies one flat buffer and applies the move in a
+numba kernel (`board_kernels.play_move`); the per-point arrays (`stones`, `chain`,
+`next_stone`, `libs`, `chain_size`, `placed`) are read-only views of that buffer,
+built on first access, and shared by positions derived without a move (pass,
+`with_to_play`).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gopolicy import board_kernels as K
+from gopolicy.coords import Point, format_vertex, neighbour_table
+
+BLACK = 1
+WHITE = -1
+EMPTY = 0
+
+_TURN_KEY = -0x3B6C2A1F5E9D8C71  # xor'd into `key` when white is to play
+_COLOUR_NAMES = {BLACK: "black", WHITE: "white"}
+_STATUS_REASONS = {K.OCCUPIED: "occupied", K.SUICIDE: "suicide", K.KO: "ko"}
+_REASON_TEXT = {
+    "occupied": "the point is occupied",
+    "suicide": "it would be suicide",
+    "ko": "it retakes a ko at once",
+    "superko": "it repeats an earlier position (positional superko)",
+    "off board": "the point is off the board",
+}
+# views built lazily from the buffer: name -> (start, stop) in units of N bytes, dtype
+_VIEWS = {
+    "placed": (0, 4, np.int32),
+    "chain": (4, 6, np.int16),
+    "next_stone": (6, 8, np.int16),
+    "libs": (8, 10, np.int16),
+    "chain_size": (10, 12, np.int16),
+    "stones": (12, 13, np.int8),
+}
+
+
+class IllegalMove(ValueError):
+    """A move the rules forbid; `.reason` is one of occupied, suicide, ko, superko, off board."""
+
+    def __init__(self, reason: str, point=None, colour: int | None = None, size: int = 19):
+        self.reason = reason
+        self.point = point
+        self.colour = colour
+        where = format_vertex(point, size) if point is not None and reason != "off board" else str(point)
+        who = _COLOUR_NAMES.get(colour, "?")
+        super().__init__(f"illegal move {who} {where}: {_REASON_TEXT[reason]}")
+
+
+@dataclass(frozen=True)
+class MoveEffect:
+    """What a move would do: stones captured, own string size and liberties after it."""
+
+    captured: int
+    own_size: int
+    liberties: int
+
+
+class Position:
+    """An immutable Go position; see the module docstring for the rules."""
+
+    __slots__ = (
+        "size", "komi", "superko", "to_play", "move_number", "last_move", "ko", "passes",
+        "prisoners", "key", "_skey", "_buf", "_nbr", "_seen",
+        "placed", "chain", "next_stone", "libs", "chain_size", "stones",
+    )
+
+    def __init__(self, size: int = 19, komi: float = 7.5, superko: bool = False):
+        nbr = neighbour_table(size)
+        n = size * size
+        buf = np.zeros(n * K.BYTES_PER_POINT, np.uint8)
+        buf[4 * n:6 * n].view(np.int16)[:] = -1  # chain
+        buf[6 * n:8 * n].view(np.int16)[:] = -1  # next_stone
+        self.size = size
+        self.komi = float(komi)
+        self.superko = bool(superko)
+        self.to_play = BLACK
+        self.move_number = 0
+        self.last_move = None
+        self.ko = -1
+        self.passes = 0
+        self.prisoners = (0, 0)
+        self._skey = 0
+        self.key = 0
+        self._buf = buf
+        self._nbr = nbr
+        self._seen = frozenset((0,)) if superko else None
+
+    def __getattr__(self, name):
+        # first access to a per-point array: build its read-only view of the buffer
+        spec = _VIEWS.get(name)
+        if spec is None:
+            raise AttributeError(f"'Position' object has no attribute {name!r}")
+        n = self.size * self.size
+        view = self._buf[spec[0] * n:spec[1] * n].view(spec[2])
+        view.flags.writeable = False
+        object.__setattr__(self, name, view)
+        return view
+
+    def _derive(self, buf, to_play, ko, skey):
+        """Return a new Position sharing this one's settings, with the given state."""
+        new = Position.__new__(Position)
+        new.size = self.size
+        new.komi = self.komi
+        new.superko = self.superko
+        new.to_play = to_play
+        new.move_number = self.move_number
+        new.last_move = self.last_move
+        new.ko = ko
+        new.passes = self.passes
+        new.prisoners = self.prisoners
+        new._skey = skey
+        new.key = skey ^ _TURN_KEY if to_play < 0 else skey
+        new._buf = buf
+        new._nbr = self._nbr
+        new._seen = self._seen
+        return new
+
+    # --- moves -------------------------------------------------------------------------
+
+    def play(self, point: Point | None, colour: int | None = None) -> "Position":
+        """Return the position after `colour` (default to_play) plays `point` (None = pass).
+
+        Raises IllegalMove (occupied, suicide, ko, superko, off board); ValueError on a bad colour.
+        """
+        if colour is None:
+            colour = self.to_play
+        elif colour != BLACK and colour != WHITE:
+            raise ValueError(f"colour must be BLACK (1) or WHITE (-1), not {colour!r}")
+        if point is None:
+            return self._pass(colour)
+        size = self.size
+        row, col = point
+        if not (0 <= row < size and 0 <= col < size):
+            raise IllegalMove("off board", point, colour, size)
+        new = self._move(row * size + col, colour)
+        if new.__class__ is str:
+            raise IllegalMove(new, point, colour, size)
+        new.last_move = point
+        return new
+
+    def play_trusted(self, index: int, colour: int) -> "Position":
+        """Return the position after `colour` plays flat `index` (-1 = pass), skipping Python-side
+        checks (off board, superko). Raises IllegalMove if the kernel finds the move illegal."""
+        if index < 0:
+            return self._pass(colour)
+        new = self._move(index, colour, check_superko=False)
+        if new.__class__ is str:
+            raise IllegalMove(new, divmod(index, self.size), colour, self.size)
+        new.last_move = divmod(index, self.size)
+        return new
+
+    def _move(self, index, colour, check_superko=True):
+        """Return the position after a stone move, or the reason (a str) why it is illegal."""
+        buf = self._buf.copy()
+        status, ko, skey, captured = K.play_move(
+            buf, self._nbr, index, colour, self.ko if colour == self.to_play else -1,
+            self._skey, self.move_number)
+        if status:
+            return _STATUS_REASONS[status]
+        seen = self._seen
+        if seen is not None:
+            if check_superko and skey in seen:
+                return "superko"
+            seen = seen | {skey}
+        new = Position.__new__(Position)
+        new.size = self.size
+        new.komi = self.komi
+        new.superko = self.superko
+        new.to_play = -colour
+        new.move_number = self.move_number + 1
+        new.ko = ko
+        new.passes = 0
+        if captured:
+            b, w = self.prisoners
+            new.prisoners = (b + captured, w) if colour > 0 else (b, w + captured)
+        else:
+            new.prisoners = self.prisoners
+        new._skey = skey
+        new.key = skey if colour < 0 else skey ^ _TURN_KEY
+        new._buf = buf
+        new._nbr = self._nbr
+        new._seen = seen
+        return new
+
+    def _pass(self, colour):
+        """Return the position after `colour` passes: stones shared, every stone one turn older."""
+        new = self._derive(self._buf, -colour, -1, self._skey)
+        new.move_number = self.move_number + 1
+        new.last_move = None
+        new.passes = self.passes + 1
+        return new
+
+    def setup(self, black=(), white=(), empty=()) -> "Position":
+        """Return the position with setup stones added/removed (SGF AB/AW/AE); ko cleared.
+
+        Setup stones count as older than any move. Raises IllegalMove ("off board", or
+        "suicide" if a chain is left without a liberty).
+        """
+        size = self.size
+        n = size * size
+        buf = self._buf.copy()
+        placed, _, _, _, _, stones = K.views(buf, n)
+        for points, colour in ((empty, EMPTY), (black, BLACK), (white, WHITE)):
+            for point in points:
+                row, col = point
+                if not (0 <= row < size and 0 <= col < size):
+                    raise IllegalMove("off board", point, colour or None, size)
+                stones[row * size + col] = colour
+                placed[row * size + col] = K.SETUP_PLACED if colour else 0
+        skey, dead = K.rebuild(buf, self._nbr)
+        if dead >= 0:
+            raise IllegalMove("suicide", divmod(int(dead), size), int(stones[dead]), size)
+        new = self._derive(buf, self.to_play, -1, int(skey))
+        if new._seen is not None:
+            new._seen = new._seen | {new._skey}
+        return new
+
+    def with_to_play(self, colour: int) -> "Position":
+        """Return the same board with `colour` to play (the ko point is kept only if unchanged)."""
+        if colour != BLACK and colour != WHITE:
+            raise ValueError(f"colour must be BLACK (1) or WHITE (-1), not {colour!r}")
+        return self._derive(self._buf, colour, self.ko if colour == self.to_play else -1, self._skey)
+
+    # --- queries -----------------------------------------------------------------------
+
+    def _index(self, point):
+        """Return the flat index of `point`, or -1 if it is off the board."""
+        row, col = point
+        size = self.size
+        return row * size + col if 0 <= row < size and 0 <= col < size else -1
+
+    def is_legal(self, point: Point | None, colour: int | None = None) -> bool:
+        """Return True if `colour` (default to_play) may play `point` (None = pass is always legal)."""
+        if point is None:
+            return True
+        colour = self.to_play if colour is None else colour
+        index = self._index(point)
+        if index < 0:
+            return False
+        ko = self.ko if colour == self.to_play else -1
+        if K.legal_status(self.stones, self.chain, self.libs, self._nbr, index, colour, ko):
+            return False
+        return not self.superko or self._move(index, colour).__class__ is not str
+
+    def legal_mask(self, colour: int | None = None) -> np.ndarray:
+        """Return bool[size, size]: empty, not suicide, not the simple-ko point (superko not checked)."""
+        colour = self.to_play if colour is None else colour
+        ko = self.ko if colour == self.to_play else -1
+        mask = K.legal_points(self.stones, self.chain, self.libs, self._nbr, colour, ko)
+        return mask.reshape(self.size, self.size)
+
+    def simulate_play(self, point: Point, colour: int | None = None) -> MoveEffect | None:
+        """Return what `colour` playing `point` would capture, its string size and liberties
+        after; None if the move is illegal (superko included when enabled)."""
+        colour = self.to_play if colour is None else colour
+        index = self._index(point)
+        if index < 0:
+            return None
+        ko = self.ko if colour == self.to_play else -1
+        mark = np.zeros(self.size * self.size, np.int8)
+        status, captured, own_size, libs = K.simulate(
+            self.stones, self.chain, self.next_stone, self.libs, self.chain_size,
+            self._nbr, index, colour, ko, mark)
+        if status or (self.superko and self._move(index, colour).__class__ is str):
+            return None
+        return MoveEffect(int(captured), int(own_size), int(libs))
+
+    @property
+    def grid(self) -> np.ndarray:
+        """int8[size, size] read-only view of the stones, indexed [row, col]."""
+        return self.stones.reshape(self.size, self.size)
+
+    def liberties(self, point: Point) -> int:
+        """Return the liberties of the chain at `point`, 0 on an empty point."""
+        index = self._index(point)
+        if index < 0 or self.stones[index] == 0:
+            return 0
+        return int(self.libs[self.chain[index]])
+
+    def chain_points(self, point: Point) -> list[Point]:
+        """Return the points of the chain at `point` (sorted by index), [] on an empty point."""
+        index = self._index(point)
+        if index < 0 or self.stones[index] == 0:
+            return []
+        members = np.flatnonzero(self.chain == self.chain[index])
+        return [divmod(int(i), self.size) for i in members]
+
+    def ages(self) -> np.ndarray:
+        """Return int32[size, size]: turns since each stone was played (0 = last move), -1 on
+        empty points; setup stones are older than any move (about 1e6)."""
+        ages = np.where(self.stones != 0, self.move_number - 1 - self.placed, -1)
+        return ages.astype(np.int32).reshape(self.size, self.size)
+
+    def area_score(self) -> float:
+        """Return black area - white area - komi (Tromp-Taylor; > 0: black leads)."""
+        black, white = K.area(self.stones, self._nbr)
+        return float(black - white) - self.komi
+
+    def __repr__(self) -> str:
+        return f"<Position {self.size}x{self.size} move {self.move_number} " \
+               f"{_COLOUR_NAMES[self.to_play]} to play>\n{self}"
+
+    def __str__(self) -> str:
+        """The board as ASCII, top row first: X black, O white, . empty."""
+        chars = np.array(list(".XO"))[self.grid[::-1] % 3]
+        return "\n".join("".join(row) for row in chars)
