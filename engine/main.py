@@ -1,0 +1,81 @@
+"""`gopolicy gtp`: the engine on stdin/stdout for GoGui, Sabaki, Lizzie, KaTrain, twogtp.
+
+The network loads in a background thread and the rules warm up in another, so the
+first reply (`name`, `protocol_version`...) comes at once; the first command that
+needs the network waits for it. Logs go to stderr only; anything printed by a library
+is sent to stderr too, so stdout carries nothing but GTP.
+"""
+
+import argparse
+import io
+import logging
+import sys
+import threading
+from pathlib import Path
+
+import gopolicy
+from engine.analysis import AnalysisCommands
+from engine.commands import Context, GameCommands, parse_colour
+from engine.gtp import GtpEngine
+from engine.player import LazyPolicy, PlayerConfig
+
+ENGINE_NAME = "gopolicy"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of `gopolicy gtp`."""
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="weights file (default: weights/default.safetensors)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--symmetries", type=int, default=1,
+                        help="average the policy over this many board symmetries, 1-8 (default 1)")
+    parser.add_argument("--temperature", type=float, default=0.0,
+                        help="0: always the most probable move (default); >0: sample")
+    parser.add_argument("--seed", type=int, default=None, help="random seed for sampling")
+    parser.add_argument("--resign-threshold", type=float, default=None, metavar="POINTS",
+                        help="resign from move 100 on when behind by more than POINTS on "
+                             "the area estimate (default: never resign)")
+    parser.add_argument("--komi", type=float, default=7.5, help="komi until the controller sets one")
+    parser.add_argument("--superko", action="store_true", help="forbid positional superko in play")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log each decision on stderr")
+
+
+def build_engine(policy, config: PlayerConfig = PlayerConfig(), input=None, output=None,
+                 komi: float = 7.5, superko: bool = False) -> GtpEngine:
+    """Return a GtpEngine with the game and analysis commands over one fresh Context."""
+    context = Context(policy, config, komi=komi, superko=superko)
+    handlers = [GameCommands(context), AnalysisCommands(context, parse_colour)]
+    engine = GtpEngine(handlers, input=input, output=output, name=ENGINE_NAME,
+                       version=gopolicy.__version__)
+    engine.context = context
+    return engine
+
+
+def _warm_up_rules() -> None:
+    """Import the rules and run one move, so numba's cached kernels are loaded early."""
+    try:
+        from engine.session import Session
+
+        session = Session()
+        session.play(1, (3, 3))
+        session.position.legal_mask(-1)
+    except Exception as error:  # the command that needs the rules will report it
+        logging.getLogger(__name__).warning("rules warm-up failed: %s", error)
+
+
+def run(args) -> int:
+    """Serve GTP on stdin/stdout until EOF or quit; return the exit status."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO if args.verbose else logging.WARNING,
+                        format="gopolicy: %(message)s")
+    if args.weights is not None and not args.weights.is_file():
+        print(f"gopolicy gtp: no weights file {args.weights}", file=sys.stderr)
+        return 2
+    output = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
+    policy = LazyPolicy(args.weights, args.device, args.symmetries)
+    threading.Thread(target=_warm_up_rules, name="rules-warm-up", daemon=True).start()
+    config = PlayerConfig(temperature=args.temperature, resign_threshold=args.resign_threshold,
+                          seed=args.seed)
+    engine = build_engine(policy, config, input=sys.stdin.buffer, output=output,
+                          komi=args.komi, superko=args.superko)
+    return engine.run()
