@@ -19,6 +19,7 @@ built on first access, and shared by positions derived without a move (pass,
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -37,7 +38,7 @@ _REASON_TEXT = {
     "suicide": "it would be suicide",
     "ko": "it retakes a ko at once",
     "superko": "it repeats an earlier position (positional superko)",
-    "off board": "the point is off the board",
+    "off board": "the point is off board",
 }
 # views built lazily from the buffer: name -> (start, stop) in units of N bytes, dtype
 _VIEWS = {
@@ -48,6 +49,30 @@ _VIEWS = {
     "chain_size": (10, 12, np.int16),
     "stones": (12, 13, np.int8),
 }
+
+
+
+
+@lru_cache(maxsize=None)
+def _neighbours(size: int) -> np.ndarray:
+    """Return a private writable copy of the neighbour table (numba dispatches writable arrays faster)."""
+    return neighbour_table(size).copy()
+
+
+def _compiled(kernel, *example):
+    """Return `kernel`'s compiled entry point for the types of `example`, skipping numba's
+    per-call type dispatch (about 0.5 us); the dispatcher itself if numba hides it."""
+    kernel(*example)
+    try:
+        from numba import typeof
+
+        return kernel.overloads[tuple(typeof(a) for a in example)].entry_point
+    except (AttributeError, KeyError):
+        return kernel
+
+
+# the hot path of every move: (buf uint8[13N], nbr int16[N, 4], p, colour, ko, stone_key, move_number)
+_PLAY_MOVE = _compiled(K.play_move, np.zeros(13, np.uint8), np.full((1, 4), -1, np.int16), 0, 1, -1, 0, 0)
 
 
 class IllegalMove(ValueError):
@@ -81,7 +106,7 @@ class Position:
     )
 
     def __init__(self, size: int = 19, komi: float = 7.5, superko: bool = False):
-        nbr = neighbour_table(size)
+        nbr = _neighbours(size)
         n = size * size
         buf = np.zeros(n * K.BYTES_PER_POINT, np.uint8)
         buf[4 * n:6 * n].view(np.int16)[:] = -1  # chain
@@ -148,10 +173,9 @@ class Position:
         row, col = point
         if not (0 <= row < size and 0 <= col < size):
             raise IllegalMove("off board", point, colour, size)
-        new = self._move(row * size + col, colour)
+        new = self._move(row * size + col, colour, point)
         if new.__class__ is str:
             raise IllegalMove(new, point, colour, size)
-        new.last_move = point
         return new
 
     def play_trusted(self, index: int, colour: int) -> "Position":
@@ -159,16 +183,16 @@ class Position:
         checks (off board, superko). Raises IllegalMove if the kernel finds the move illegal."""
         if index < 0:
             return self._pass(colour)
-        new = self._move(index, colour, check_superko=False)
+        point = divmod(index, self.size)
+        new = self._move(index, colour, point, check_superko=False)
         if new.__class__ is str:
-            raise IllegalMove(new, divmod(index, self.size), colour, self.size)
-        new.last_move = divmod(index, self.size)
+            raise IllegalMove(new, point, colour, self.size)
         return new
 
-    def _move(self, index, colour, check_superko=True):
+    def _move(self, index, colour, point, check_superko=True):
         """Return the position after a stone move, or the reason (a str) why it is illegal."""
         buf = self._buf.copy()
-        status, ko, skey, captured = K.play_move(
+        status, ko, skey, captured = _PLAY_MOVE(
             buf, self._nbr, index, colour, self.ko if colour == self.to_play else -1,
             self._skey, self.move_number)
         if status:
@@ -184,6 +208,7 @@ class Position:
         new.superko = self.superko
         new.to_play = -colour
         new.move_number = self.move_number + 1
+        new.last_move = point
         new.ko = ko
         new.passes = 0
         if captured:
@@ -256,7 +281,7 @@ class Position:
         ko = self.ko if colour == self.to_play else -1
         if K.legal_status(self.stones, self.chain, self.libs, self._nbr, index, colour, ko):
             return False
-        return not self.superko or self._move(index, colour).__class__ is not str
+        return not self.superko or self._move(index, colour, point).__class__ is not str
 
     def legal_mask(self, colour: int | None = None) -> np.ndarray:
         """Return bool[size, size]: empty, not suicide, not the simple-ko point (superko not checked)."""
@@ -277,7 +302,7 @@ class Position:
         status, captured, own_size, libs = K.simulate(
             self.stones, self.chain, self.next_stone, self.libs, self.chain_size,
             self._nbr, index, colour, ko, mark)
-        if status or (self.superko and self._move(index, colour).__class__ is str):
+        if status or (self.superko and self._move(index, colour, point).__class__ is str):
             return None
         return MoveEffect(int(captured), int(own_size), int(libs))
 

@@ -1,0 +1,391 @@
+"""The rules as tables of ASCII diagrams: X black, O white, . empty, top row first."""
+
+import numpy as np
+import pytest
+
+from gopolicy.board import BLACK, WHITE, IllegalMove, MoveEffect, Position
+from gopolicy.coords import parse_vertex, to_index
+
+COLOURS = {"B": BLACK, "W": WHITE}
+
+
+def diagram_points(diagram):
+    """Return (size, black points, white points) of a diagram, top row first."""
+    rows = [line.split() for line in diagram.strip().splitlines()]
+    size = len(rows)
+    black, white = [], []
+    for i, row in enumerate(rows):
+        assert len(row) == size, diagram
+        for col, char in enumerate(row):
+            point = (size - 1 - i, col)
+            if char == "X":
+                black.append(point)
+            elif char == "O":
+                white.append(point)
+    return size, black, white
+
+
+def position(diagram, to_play=BLACK, **kwargs):
+    """Return a Position holding the stones of `diagram` (as setup stones)."""
+    size, black, white = diagram_points(diagram)
+    return Position(size, **kwargs).setup(black, white).with_to_play(to_play)
+
+
+def drawing(pos):
+    """Return the stones of `pos` as a diagram string (same format as the tables)."""
+    return "\n".join(" ".join(".XO"[v] for v in row) for row in pos.grid[::-1])
+
+
+def tidy(diagram):
+    return "\n".join(" ".join(line.split()) for line in diagram.strip().splitlines())
+
+
+def play_all(pos, moves):
+    """Play 'B C3'-style moves; return the final position and the stones captured by each."""
+    captured = []
+    for move in moves:
+        colour, vertex = move.split()
+        before = sum(pos.prisoners)
+        pos = pos.play(parse_vertex(vertex, pos.size), COLOURS[colour])
+        captured.append(sum(pos.prisoners) - before)
+    return pos, captured
+
+
+SNAPBACK = """
+. . . . .
+. . . . .
+O O O O O
+O X X X O
+O X . . O
+"""
+KO = """
+. . . . .
+. . . . .
+. X O . .
+X O . O .
+. X O . .
+"""
+
+CAPTURES = [  # (name, before, moves, stones captured by each move, after)
+    ("single stone", """
+. . . . .
+. . X . .
+. X O . .
+. . X . .
+. . . . .
+""", ["B D3"], [1], """
+. . . . .
+. . X . .
+. X . X .
+. . X . .
+. . . . .
+"""),
+    ("corner", """
+. . . . .
+. . . . .
+. . . . .
+X . . . .
+O . . . .
+""", ["B B1"], [1], """
+. . . . .
+. . . . .
+. . . . .
+X . . . .
+. X . . .
+"""),
+    ("edge string of three", """
+. . . . .
+. . . . .
+. . . . .
+X X X . .
+O O O . .
+""", ["B D1"], [3], """
+. . . . .
+. . . . .
+. . . . .
+X X X . .
+. . . X .
+"""),
+    ("two strings at once", """
+. X . X .
+X O . O X
+. X . X .
+. . . . .
+. . . . .
+""", ["B C4"], [2], """
+. X . X .
+X . X . X
+. X . X .
+. . . . .
+. . . . .
+"""),
+    ("snapback", SNAPBACK, ["W C1", "B D1", "W C1"], [0, 1, 5], """
+. . . . .
+. . . . .
+O O O O O
+O . . . O
+O . O . O
+"""),
+    ("ko taken, played elsewhere, retaken", KO, ["B C2", "W E5", "B A5", "W B2"], [1, 0, 0, 1], """
+X . . . O
+. . . . .
+. X O . .
+X O . O .
+. X O . .
+"""),
+    ("a move without liberties that captures is legal", """
+. X O . .
+X O . . .
+. . . . .
+. . . . .
+. . . . .
+""", ["W A5"], [1], """
+O . O . .
+X O . . .
+. . . . .
+. . . . .
+. . . . .
+"""),
+    ("filling an own liberty is fine", """
+. O X . .
+O . X . .
+X X . . .
+. . . . .
+. . . . .
+""", ["W A5"], [0], """
+O O X . .
+O . X . .
+X X . . .
+. . . . .
+. . . . .
+"""),
+]
+
+
+@pytest.mark.parametrize("name, before, moves, captured, after", CAPTURES, ids=[c[0] for c in CAPTURES])
+def test_captures(name, before, moves, captured, after):
+    pos, got = play_all(position(before), moves)
+    assert got == captured
+    assert drawing(pos) == tidy(after)
+
+
+ILLEGAL = [  # (name, diagram, move, reason)
+    ("occupied", KO, "W B2", "occupied"),
+    ("single-stone suicide", """
+. X . . .
+X . . . .
+. . . . .
+. . . . .
+. . . . .
+""", "W A5", "suicide"),
+    ("two-stone suicide", """
+. O X . .
+X X . . .
+. . . . .
+. . . . .
+. . . . .
+""", "W A5", "suicide"),
+    ("suicide of a big string", """
+O O O X .
+X X O X .
+X . O X .
+X X X . .
+. . . . .
+""", "W B3", "suicide"),
+    ("off board", KO, "W F1", "off board"),
+]
+
+
+@pytest.mark.parametrize("name, diagram, move, reason", ILLEGAL, ids=[c[0] for c in ILLEGAL])
+def test_illegal_moves_say_why(name, diagram, move, reason):
+    pos = position(diagram)
+    colour, vertex = move.split()
+    point = parse_vertex(vertex, 6)  # F1 parses on 6x6, off the 5x5 board
+    with pytest.raises(IllegalMove) as info:
+        pos.play(point, COLOURS[colour])
+    assert info.value.reason == reason
+    assert reason in str(info.value)
+    assert vertex in str(info.value) or reason == "off board"
+    assert isinstance(info.value, ValueError)
+    assert not pos.is_legal(point, COLOURS[colour])
+    assert pos.simulate_play(point, COLOURS[colour]) is None
+
+
+def test_ko_forbids_the_immediate_retake_only():
+    pos, _ = play_all(position(KO), ["B C2"])
+    b2 = parse_vertex("B2", 5)
+    assert pos.ko == to_index(b2, 5) and pos.to_play == WHITE
+    with pytest.raises(IllegalMove, match="ko") as info:
+        pos.play(b2)
+    assert info.value.reason == "ko"
+    assert not pos.is_legal(b2) and not pos.legal_mask()[b2]
+    assert pos.is_legal(b2, BLACK)  # black may fill the point it just emptied
+    assert pos.play(None).ko == -1  # a pass ends the ko
+    # taking back two stones is not a ko
+    pos, captured = play_all(position(SNAPBACK), ["W C1", "B D1"])
+    assert pos.ko == -1 and pos.is_legal(parse_vertex("C1", 5))
+
+
+def test_positional_superko_only_when_asked():
+    # B takes the ko, both pass, W retakes: the board repeats the one before B's capture
+    moves = ["B C2"]
+    simple, _ = play_all(position(KO), moves)
+    simple = simple.play(None).play(None)
+    retaken = simple.play(parse_vertex("B2", 5))
+    assert drawing(retaken) == tidy(KO)
+    strict, _ = play_all(position(KO, superko=True), moves)
+    strict = strict.play(None).play(None)
+    with pytest.raises(IllegalMove) as info:
+        strict.play(parse_vertex("B2", 5))
+    assert info.value.reason == "superko" and "superko" in str(info.value)
+    assert not strict.is_legal(parse_vertex("B2", 5))
+    assert strict.legal_mask()[parse_vertex("B2", 5)]  # the mask does not check superko
+    assert strict.simulate_play(parse_vertex("B2", 5)) is None
+    assert strict.is_legal(parse_vertex("E5", 5))
+
+
+SIMULATE = [  # (diagram, move, MoveEffect(captured, own_size, liberties) or None)
+    (CAPTURES[3][1], "B C4", MoveEffect(2, 1, 4)),
+    (SNAPBACK, "W C1", MoveEffect(0, 1, 1)),
+    (SNAPBACK, "B C1", MoveEffect(0, 5, 1)),
+    (KO, "B C2", MoveEffect(1, 1, 1)),
+    (KO, "W C2", MoveEffect(0, 5, 4)),
+    (CAPTURES[2][1], "B D1", MoveEffect(3, 1, 3)),
+    (CAPTURES[2][1], "W D1", MoveEffect(0, 4, 2)),
+    (ILLEGAL[1][1], "W A5", None),
+]
+
+
+@pytest.mark.parametrize("diagram, move, effect", SIMULATE)
+def test_simulate_play_predicts_play(diagram, move, effect):
+    pos = position(diagram)
+    colour, vertex = move.split()
+    point = parse_vertex(vertex, 5)
+    assert pos.simulate_play(point, COLOURS[colour]) == effect
+    if effect is not None:
+        after = pos.play(point, COLOURS[colour])
+        assert sum(after.prisoners) == effect.captured
+        assert len(after.chain_points(point)) == effect.own_size
+        assert after.liberties(point) == effect.liberties
+
+
+SCORES = [  # (diagram, komi, area score)
+    ("""
+. . .
+. . .
+. . .
+""", 7.5, -7.5),
+    ("""
+. . .
+. X .
+. . .
+""", 0.5, 8.5),
+    ("""
+. X O . .
+. X O . .
+X X O O O
+. X O . .
+. X O . .
+""", 0.5, 10 - 15 - 0.5),
+    ("""
+. X . O .
+. X . O .
+X X . O O
+. X . O .
+. X . O .
+""", 0.0, 10 - 10 - 0.0),  # the middle column is dame: it touches both colours
+]
+
+
+@pytest.mark.parametrize("diagram, komi, score", SCORES)
+def test_area_score(diagram, komi, score):
+    size, black, white = diagram_points(diagram)
+    pos = Position(size, komi=komi).setup(black, white)
+    assert pos.area_score() == pytest.approx(score)
+
+
+def test_ages_count_turns_and_passes():
+    pos = Position(5).setup(black=[(4, 4)])
+    pos, _ = play_all(pos, ["B A1", "W B1", "B C1"])
+    pos = pos.play(None)  # white passes: every stone one turn older
+    pos = pos.play((2, 2))  # black C3
+    ages = pos.ages()
+    assert ages[2, 2] == 0
+    assert (ages[0, 0], ages[0, 1], ages[0, 2]) == (4, 3, 2)
+    assert ages[4, 4] >= 1_000_000 and ages[4, 4] == ages.max()
+    assert ages[3, 3] == -1 and ages.dtype == np.int32
+    assert pos.move_number == 5 and pos.passes == 0 and pos.last_move == (2, 2)
+
+
+def test_captured_and_replayed_stone_is_young_again():
+    pos, _ = play_all(position(KO), ["B C2", "W E5", "B A5", "W B2"])
+    assert pos.ages()[1, 1] == 0 and pos.ages()[4, 0] == 1
+    assert pos.ages()[2, 1] > 1_000_000 - 10  # setup stone
+
+
+def test_setup_stones_and_errors():
+    pos = Position(5).setup(black=[(0, 0), (1, 1)], white=[(2, 2)])
+    pos = pos.setup(empty=[(1, 1)], white=[(3, 3)])
+    assert drawing(pos) == tidy("""
+. . . . .
+. . . O .
+. . O . .
+. . . . .
+X . . . .
+""")
+    assert pos.move_number == 0 and pos.to_play == BLACK and pos.ko == -1
+    with pytest.raises(IllegalMove) as info:
+        Position(5).setup(black=[(0, 0)], white=[(0, 1), (1, 0)])
+    assert info.value.reason == "suicide"
+    with pytest.raises(IllegalMove) as info:
+        Position(5).setup(black=[(5, 0)])
+    assert info.value.reason == "off board"
+    ko_pos, _ = play_all(position(KO), ["B C2"])
+    assert ko_pos.setup(black=[(4, 4)]).ko == -1
+
+
+def test_bookkeeping_after_moves():
+    pos = Position(9, komi=6.5)
+    assert (pos.size, pos.komi, pos.superko, pos.to_play, pos.move_number) == (9, 6.5, False, BLACK, 0)
+    assert pos.last_move is None and pos.ko == -1 and pos.passes == 0 and pos.prisoners == (0, 0)
+    after = pos.play((4, 4))
+    assert (after.to_play, after.move_number, after.last_move) == (WHITE, 1, (4, 4))
+    out_of_turn = after.play((3, 3), WHITE).play((2, 2), WHITE)
+    assert out_of_turn.to_play == BLACK and out_of_turn.move_number == 3
+    passed = after.play(None).play(None)
+    assert passed.passes == 2 and passed.last_move is None and passed.to_play == WHITE
+    assert passed.stones is after.stones or np.shares_memory(passed.stones, after.stones)
+    with pytest.raises(ValueError):
+        pos.play((0, 0), 2)
+    assert pos.with_to_play(WHITE).to_play == WHITE and pos.with_to_play(WHITE).key != pos.key
+
+
+def test_arrays_are_flat_typed_and_read_only():
+    pos = Position(9).play((0, 0))
+    expected = {"stones": np.int8, "chain": np.int16, "next_stone": np.int16, "libs": np.int16,
+                "chain_size": np.int16, "placed": np.int32}
+    for name, dtype in expected.items():
+        array = getattr(pos, name)
+        assert array.dtype == dtype and array.shape == (81,), name
+        with pytest.raises(ValueError):
+            array[0] = 0
+    assert pos.grid.shape == (9, 9) and pos.grid[0, 0] == BLACK
+    assert pos.chain[0] == 0 and pos.chain[1] == -1 and pos.libs[0] == 2 and pos.chain_size[0] == 1
+    assert Position().stones.shape == (361,)
+
+
+def test_key_depends_on_stones_and_side_to_move_only():
+    a = Position(9).play((0, 0)).play((8, 8)).play((4, 4))
+    b = Position(9).play((4, 4)).play((8, 8)).play((0, 0))
+    assert a.key == b.key
+    assert a.key != a.with_to_play(BLACK).key
+    assert a.play(None).key == a.with_to_play(BLACK).key
+    assert Position(9).key != a.key
+
+
+def test_liberties_and_chain_points():
+    pos = position(SNAPBACK)
+    assert pos.liberties((1, 1)) == 2 and pos.liberties((0, 2)) == 0
+    assert sorted(pos.chain_points((0, 1))) == [(0, 1), (1, 1), (1, 2), (1, 3)]
+    assert pos.chain_points((0, 2)) == []
+    assert pos.liberties((2, 0)) == 6  # the white wall: A4..E4 and D1
