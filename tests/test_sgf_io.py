@@ -1,0 +1,328 @@
+"""SGF records -> Game: metadata, setup, moves, bad records, and collections."""
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from sgfmill import sgf, sgf_moves
+
+from gopolicy.board import BLACK, WHITE
+from gopolicy.sgf_io import (
+    UNREADABLE,
+    BadGame,
+    CollectionStats,
+    Game,
+    iter_sgf_bytes,
+    load_game,
+    read_collection,
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def sgf_board_and_plays(game):
+    """Oracle: sgfmill's board with the setup stones, and the main line's (colour, move)."""
+    return sgf_moves.get_setup_and_moves(game)
+
+
+def sgfmill_final_grid(data: bytes) -> list[list[int]]:
+    """Oracle: the final board of a record replayed by sgfmill, as +1/-1/0 rows [row][col]."""
+    board, plays = sgf_board_and_plays(sgf.Sgf_game.from_bytes(data))
+    for colour, move in plays:
+        if move is not None:
+            board.play(move[0], move[1], colour)
+    sign = {"b": 1, "w": -1, None: 0}
+    return [[sign[board.get(r, c)] for c in range(board.side)] for r in range(board.side)]
+
+
+# --- the files in tests/data --------------------------------------------------------------
+
+FILES = [
+    # file,          size, moves, first_player, komi, handicap, setup B, setup W
+    ("plain.sgf",     19,  60,    BLACK,        7.5,  0,        0,       0),
+    ("handicap.sgf",  19,  7,     WHITE,        0.5,  3,        3,       0),
+    ("passes.sgf",    19,  8,     BLACK,        6.5,  0,        0,       0),
+    ("ko.sgf",        19,  10,    BLACK,        6.5,  0,        0,       0),
+]
+
+
+@pytest.mark.parametrize("name,size,moves,first,komi,handicap,black,white", FILES)
+def test_files_load(name, size, moves, first, komi, handicap, black, white):
+    game = load_game(DATA / name)
+    assert (game.size, len(game.moves), game.first_player, game.komi, game.handicap) == (
+        size, moves, first, komi, handicap)
+    assert (len(game.setup_black), len(game.setup_white)) == (black, white)
+    assert game.source.endswith(name)
+
+
+@pytest.mark.parametrize("name", ["plain.sgf", "handicap.sgf", "passes.sgf"])
+def test_final_board_agrees_with_sgfmill(name):
+    data = (DATA / name).read_bytes()
+    final = load_game(data).final_position()
+    assert final.grid.tolist() == sgfmill_final_grid(data)
+
+
+def test_plain_metadata_and_unicode_names():
+    game = load_game(DATA / "plain.sgf")
+    assert game.black_player == "Hon'inbō Shūsaku"
+    assert (game.white_player, game.black_rank, game.white_rank) == ("Zen19X", "7d", "9d")
+    assert (game.rules, game.result) == ("Chinese", "W+70.5")
+    assert game.moves[0] == (BLACK, (3, 2))  # B[cp] = C4
+    assert game.final_position().prisoners != (0, 0)  # the sample holds captures
+
+
+def test_positions_have_the_mover_to_play_and_the_next_move():
+    game = load_game(DATA / "passes.sgf")
+    seen = [(pos.to_play, move, pos.move_number) for pos, move in game.positions()]
+    #        B[pd]             W[tt]        B[dp]            B[pp]             W[]
+    assert seen == [(BLACK, (15, 15), 0), (WHITE, None, 1), (BLACK, (3, 3), 2), (BLACK, (3, 15), 3),
+                    (WHITE, None, 4), (BLACK, (15, 3), 5), (WHITE, None, 6), (BLACK, None, 7)]
+    assert game.final_position().move_number == 8
+
+
+def test_handicap_white_moves_first_on_the_setup_stones():
+    game = load_game(DATA / "handicap.sgf")
+    first, move = next(game.positions())
+    assert (first.to_play, move, first.move_number) == (WHITE, (15, 3), 0)
+    assert sorted(zip(*(first.grid == BLACK).nonzero())) == [(3, 3), (3, 15), (15, 15)]
+    assert game.initial_position().to_play == WHITE
+
+
+def test_ko_retake_is_an_illegal_move():
+    game = load_game(DATA / "ko.sgf")
+    positions = []
+    with pytest.raises(BadGame) as info:
+        for position, move in game.positions():
+            positions.append(move)
+    assert info.value.reason == "illegal move"
+    assert "move 10" in str(info.value) and "E5" in str(info.value) and "ko" in str(info.value)
+    assert len(positions) == 10  # every position up to the bad move was handed out
+    with pytest.raises(BadGame, match="move 10"):
+        game.final_position()
+
+
+def test_ko_oracle_sgfmill_agrees_the_ko_is_on():
+    """sgfmill's Board reports the simple-ko point after black's capture (move 9)."""
+    data = (DATA / "ko.sgf").read_bytes()
+    board, plays = sgf_board_and_plays(sgf.Sgf_game.from_bytes(data))
+    ko = None
+    for colour, (row, col) in plays[:9]:
+        ko = board.play(row, col, colour)
+    assert ko == (4, 4)
+
+
+@pytest.mark.parametrize("name,reason", [
+    ("garbled.sgf", "parse error"),
+    ("nine.sgf", "board size"),
+    ("empty.sgf", "empty"),
+])
+def test_bad_files(name, reason):
+    with pytest.raises(BadGame) as info:
+        load_game(DATA / name)
+    assert info.value.reason == reason
+    assert name in str(info.value)
+
+
+def test_other_sizes_when_allowed():
+    game = load_game(DATA / "nine.sgf", sizes=(9, 19))
+    assert (game.size, game.komi, game.moves[0]) == (9, 7.0, (BLACK, (4, 4)))
+    assert game.final_position().grid.shape == (9, 9)
+
+
+# --- tiny records as a table ----------------------------------------------------------------
+
+GOOD = [
+    # record                                                      attribute       expected
+    (b"(;SZ[19]KM[6.5];B[aa])",                                   "komi",         6.5),
+    (b"(;SZ[19];B[aa])",                                          "komi",         0.0),
+    (b"(;SZ[19]KM[abc];B[aa])",                                   "komi",         0.0),
+    (b"(;KM[0.50];B[aa])",                                        "size",         19),
+    (b"(;SZ[19]HA[4]AB[dd][pd][dp][pp];W[qq])",                   "handicap",     4),
+    (b"(;SZ[19]AB[dd][pp]AW[pd];B[aa])",                          "setup_white",  [(15, 15)]),
+    (b"(;SZ[19]AB[aa:bb];B[cc])",                                 "setup_black",  [(17, 0), (17, 1), (18, 0), (18, 1)]),
+    (b"(;SZ[19]AB[dd][pp]AE[aa];B[bb])",                          "setup_black",  [(3, 15), (15, 3)]),
+    (b"(;SZ[19]AB[dd][pp];AE[dd];W[aa])",                         "setup_black",  [(3, 15)]),
+    (b"(;SZ[19]PL[W];B[aa])",                                     "first_player", WHITE),
+    (b"(;SZ[19]PL[b];W[aa])",                                     "first_player", BLACK),
+    (b"(;SZ[19];W[aa])",                                          "first_player", WHITE),
+    (b"(;SZ[19]BR[3k]WR[2d*];B[aa])",                             "white_rank",   "2d*"),
+    (b"(;SZ[19]RE[B+3.5];B[aa])",                                 "result",       "B+3.5"),
+    (b"(;SZ[19]RE[];B[aa])",                                      "result",       None),
+    (b"(;SZ[19]RU[Japanese];B[aa])",                              "rules",        "Japanese"),
+    (b"(;SZ[19]CA[ISO-8859-1]PB[Jos\xe9];B[aa])",                 "black_player", "Jos\u00e9"),
+    (b"(;SZ[19]CA[UTF-8]PB[Jos\xe9];B[aa])",                      "black_player", "Jos\u00e9"),
+    (b"(;SZ[19]CA[klingon]PB[Ana];B[aa])",                        "black_player", "Ana"),
+    (b"(;SZ[19]PB[a\\]b];B[aa])",                                 "black_player", "a]b"),
+    (b"(;SZ[19];B[pd];W[tt];W[dp])",                              "moves",        [(BLACK, (15, 15)), (WHITE, None), (WHITE, (3, 3))]),
+    (b"(;SZ[19]B[pd];W[dd])",                                     "moves",        [(BLACK, (15, 15)), (WHITE, (15, 3))]),
+    (b"(;SZ[19];B[pd](;W[dd])(;W[dp]))",                          "moves",        [(BLACK, (15, 15)), (WHITE, (15, 3))]),
+    (b"junk before (;SZ[19];B[pd]) junk after",                   "moves",        [(BLACK, (15, 15))]),
+]
+
+
+@pytest.mark.parametrize("record,attribute,expected", GOOD)
+def test_good_records(record, attribute, expected):
+    assert getattr(load_game(record), attribute) == expected
+
+
+BAD = [
+    # record                                      reason           message contains
+    (b"",                                         "parse error",   "no SGF data"),
+    (b"(;SZ[19];B[pd]",                           "parse error",   "end of SGF"),
+    (b"(;SZ[19];B[pd]W)",                         "parse error",   "no values"),
+    (b"(;SZ[9];B[ee])",                           "board size",    "9"),
+    (b"(;SZ[13];B[ee])",                          "board size",    "13"),
+    (b"(;SZ[x];B[ee])",                           "bad property",  "SZ"),
+    (b"(;SZ[19]KM[6.5])",                         "empty",         "no moves"),
+    (b"(;SZ[19]AB[dd][pp])",                      "empty",         "no moves"),
+    (b"(;SZ[19];B[zz])",                          "bad property",  "not a move"),
+    (b"(;SZ[19];B[pd][dd])",                      "bad property",  "not a move"),
+    (b"(;SZ[19];B[pd]W[dd])",                     "bad property",  "both B and W"),
+    (b"(;SZ[19];B[pd];AB[dd];W[pp])",             "bad property",  "after move 1"),
+    (b"(;SZ[19]AB[zz];B[pd])",                    "bad property",  "AB"),
+    (b"(;SZ[19]AB[dd]AW[dd];B[pd])",              "bad property",  "both AB and AW"),
+    (b"(;SZ[19]PL[X];B[pd])",                     "bad property",  "PL"),
+]
+
+
+@pytest.mark.parametrize("record,reason,text", BAD)
+def test_bad_records(record, reason, text):
+    with pytest.raises(BadGame) as info:
+        load_game(record, source="case.sgf")
+    assert info.value.reason == reason
+    assert isinstance(info.value, ValueError)
+    assert text in str(info.value) and "case.sgf" in str(info.value)
+
+
+ILLEGAL = [
+    # record                                                      move   why
+    (b"(;SZ[19];B[pd];W[pd])",                                    2,     "occupied"),
+    (b"(;SZ[19]AB[dd];W[dd])",                                    1,     "occupied"),
+    # white plays into a black eye at A19 with no capture: suicide
+    (b"(;SZ[19];B[ba];W[pp];B[ab];W[aa])",                        4,     "suicide"),
+]
+
+
+@pytest.mark.parametrize("record,number,why", ILLEGAL)
+def test_illegal_moves_are_found_on_replay(record, number, why):
+    game = load_game(record)  # parsing alone does not check the rules
+    with pytest.raises(BadGame) as info:
+        game.final_position()
+    assert info.value.reason == "illegal move"
+    assert f"move {number}" in str(info.value) and why in str(info.value)
+
+
+def test_setup_without_liberties_is_a_bad_property():
+    game = load_game(b"(;SZ[19]AB[aa]AW[ba][ab];B[pd])")
+    with pytest.raises(BadGame) as info:
+        game.initial_position()
+    assert info.value.reason == "bad property"
+
+
+def test_game_can_be_built_by_hand():
+    game = Game(moves=[(BLACK, (3, 3)), (WHITE, (15, 15))], komi=7.5)
+    assert [move for _, move in game.positions()] == [(3, 3), (15, 15)]
+    assert game.final_position().komi == 7.5
+
+
+# --- collections ----------------------------------------------------------------------------
+
+GOOD_NAMES = ["plain.sgf", "handicap.sgf", "passes.sgf"]
+BAD_NAMES = {"ko.sgf": "illegal move", "garbled.sgf": "parse error", "nine.sgf": "board size",
+             "empty.sgf": "empty"}
+
+
+def make_tar_gz(path: Path, names) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name in names:
+            data = (DATA / name).read_bytes()
+            info = tarfile.TarInfo(f"games/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        info = tarfile.TarInfo("games/README.txt")  # not an SGF: ignored
+        info.size = 2
+        archive.addfile(info, io.BytesIO(b"hi"))
+    return path
+
+
+def make_zip(path: Path, names) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(f"z/{name}", (DATA / name).read_bytes())
+        archive.writestr("z/notes.txt", "ignored")
+    return path
+
+
+def test_folder_is_read_recursively(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "plain.sgf").write_bytes((DATA / "plain.sgf").read_bytes())
+    (tmp_path / "a" / "b" / "ko.sgf").write_bytes((DATA / "ko.sgf").read_bytes())
+    (tmp_path / "a" / "b" / "notes.txt").write_text("not a game")
+    make_zip(tmp_path / "a" / "b" / "more.zip", ["handicap.sgf"])
+    stats = CollectionStats()
+    games = list(read_collection(tmp_path, stats))
+    assert sorted(Path(g.source.split(":")[-1]).name for g in games) == ["handicap.sgf", "plain.sgf"]
+    assert stats.games == 2 and stats.skipped == {"illegal move": 1}
+    assert "E5" in stats.examples["illegal move"][0]
+
+
+@pytest.mark.parametrize("maker,suffix", [(make_zip, ".zip"), (make_tar_gz, ".tar.gz"),
+                                          (make_tar_gz, ".tgz")])
+def test_archives_skip_and_count_bad_members(tmp_path, maker, suffix):
+    archive = maker(tmp_path / f"games{suffix}", GOOD_NAMES + list(BAD_NAMES))
+    names = [name for name, _ in iter_sgf_bytes(archive)]
+    assert len(names) == 7 and all(name.startswith(f"{archive}:") for name in names)
+    stats = CollectionStats()
+    games = list(read_collection([archive], stats))
+    assert [Path(g.source).name for g in games] == GOOD_NAMES
+    assert stats.games == 3
+    assert stats.skipped == {reason: 1 for reason in BAD_NAMES.values()}
+    assert list(tmp_path.iterdir()) == [archive]  # nothing unpacked to disk
+
+
+def test_check_moves_off_keeps_illegal_games(tmp_path):
+    archive = make_tar_gz(tmp_path / "g.tar.gz", ["ko.sgf", "plain.sgf"])
+    stats = CollectionStats()
+    assert len(list(read_collection(archive, stats, check_moves=False))) == 2
+    assert stats.skipped == {}
+
+
+def test_unreadable_archive_is_counted_not_fatal(tmp_path):
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"\x1f\x8b not really gzip")
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(make_zip(tmp_path / "t.zip", GOOD_NAMES).read_bytes()[:40])
+    (tmp_path / "t.zip").unlink()
+    good = make_tar_gz(tmp_path / "good.tgz", GOOD_NAMES)
+    stats = CollectionStats()
+    games = list(read_collection([broken, truncated, good], stats))
+    assert len(games) == 3
+    assert stats.skipped == {UNREADABLE: 2}
+    with pytest.raises(BadGame) as info:
+        list(iter_sgf_bytes(broken))  # without stats the caller hears about it
+    assert info.value.reason == UNREADABLE
+
+
+def test_missing_source_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        list(read_collection(tmp_path / "nowhere.sgf"))
+
+
+def test_sizes_allowed_in_collections(tmp_path):
+    archive = make_zip(tmp_path / "g.zip", ["nine.sgf", "plain.sgf"])
+    stats = CollectionStats()
+    assert [g.size for g in read_collection(archive, stats, sizes=(9, 19))] == [9, 19]
+    assert stats.skipped == {}
+
+
+def test_stats_update_merges_worker_counts():
+    a, b = CollectionStats(), CollectionStats()
+    a.games, b.games = 2, 3
+    a.skip("empty", "x.sgf: no moves")
+    b.skip("empty", "y.sgf: no moves")
+    b.skip("parse error", "z.sgf: bad")
+    a.update(b)
+    assert (a.games, a.skipped) == (5, {"empty": 2, "parse error": 1})
+    assert a.examples["empty"] == ["x.sgf: no moves", "y.sgf: no moves"]
