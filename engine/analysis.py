@@ -32,7 +32,10 @@ RAW_NOTE = "raw policy, one forward pass, no search"
 _RAMP = ["#440154", "#472c7a", "#3b518b", "#2c718e", "#21908d",
          "#27ad81", "#5cc863", "#aadc32", "#fde725"]
 _LEVELS = 16
-_DECADES = 3.0  # the colour scale spans p/pmax from 10^-3 to 1, logarithmically
+_DECADES = 3.0
+# key-value pairs of lz-analyze / kata-analyze accepted (only `interval` changes anything)
+_ANALYZE_KEYS = {"interval", "minmoves", "maxmoves", "ownership", "ownershipStdev", "pvVisits",
+                 "pvEdgeVisits", "movesOwnership", "rootInfo"}  # the colour scale spans p/pmax from 10^-3 to 1, logarithmically
 
 
 def _ramp_colour(x: float) -> str:
@@ -165,6 +168,8 @@ def parse_analyze_args(args, parse_colour) -> tuple[int | None, float]:
     if len(args) % 2:
         raise GtpError("syntax error")
     for key, value in zip(args[::2], args[1::2]):
+        if key not in _ANALYZE_KEYS:
+            raise GtpError("syntax error")
         if key == "interval":
             if not value.isdigit():
                 raise GtpError("syntax error")
