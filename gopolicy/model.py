@@ -70,7 +70,7 @@ class PolicyConfig:
 class PolicyNet(nn.Module):
     """The 13-layer AlphaGo SL policy network; forward(x) returns logits [B, points]."""
 
-    def __init__(self, config: PolicyConfig | None = None):
+    def __init__(self, config: PolicyConfig | None = None, initialise: bool = True):
         super().__init__()
         self.config = config = config or PolicyConfig()
         k = config.filters
@@ -80,7 +80,8 @@ class PolicyNet(nn.Module):
         self.head = nn.Conv2d(k, 1, kernel_size=1, bias=False)
         # The paper: "a different bias for each position"; a conv bias would be one shared number.
         self.point_bias = nn.Parameter(torch.zeros(config.points))
-        self.reset_parameters()
+        if initialise:  # skipped when weights are about to be loaded: start-up time matters
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Initialise weights (He-normal for the ReLU layers, zero biases)."""
@@ -96,6 +97,18 @@ class PolicyNet(nn.Module):
             x = torch.relu(conv(x))
         x = self.head(x)
         return x.flatten(1) + self.point_bias
+
+
+def expected_shapes(config: PolicyConfig) -> dict[str, tuple[int, ...]]:
+    """Return {state_dict name: shape} of a PolicyNet with `config`, without building one."""
+    k = config.filters
+    shapes = {"convs.0.weight": (k, config.input_planes, 5, 5), "convs.0.bias": (k,)}
+    for i in range(1, config.layers - 1):
+        shapes[f"convs.{i}.weight"] = (k, k, 3, 3)
+        shapes[f"convs.{i}.bias"] = (k,)
+    shapes["head.weight"] = (1, k, 1, 1)
+    shapes["point_bias"] = (config.points,)
+    return shapes
 
 
 def multiply_adds(config: PolicyConfig) -> int:
