@@ -98,6 +98,18 @@ def check_output(path: str | Path, suffixes: tuple[str, ...]) -> Path:
     return path
 
 
+def percent(p: float) -> str:
+    """Return a short percentage for labels and captions: "31%", "4.2%", "0.03%"."""
+    if p >= 0.095:
+        return f"{p * 100:.0f}%"
+    return f"{p * 100:.1f}%" if p >= 0.00095 else f"{p * 100:.2f}%"
+
+
+def moves_text(n: int) -> str:
+    """Return "1 move" or "N moves"."""
+    return f"{n} move" if n == 1 else f"{n} moves"
+
+
 def rank_of(probs: np.ndarray, point: tuple[int, int] | None) -> int | None:
     """Return the 1-based rank of `point` in `probs` (1 + points strictly more probable); None for a pass."""
     if point is None:
