@@ -107,7 +107,7 @@ def run(args) -> int:
         game = load_review_game(args.game)
         policy = load_policy(args.weights, args.device)
         steps = evaluate_game(game, policy)
-        network = str(args.weights) if args.weights else "default"
+        network = Path(args.weights).name if args.weights else "default"
         out.write_text(build_page(game, steps, network), encoding="utf-8")
         print(f"wrote {out} ({len(steps) - 1} moves)", file=sys.stderr)
         return 0
