@@ -1,0 +1,72 @@
+"""`gopolicy export RUN --out W.safetensors`: a run's network as a self-describing weights file.
+
+Takes RUN/best.pt (lowest validation NLL) when it exists, else RUN/last.pt (or the one
+named by --checkpoint), and writes it with gopolicy.weights.save_weights; the metadata
+carries provenance (run, step, samples, training options, data manifest summary) and
+the validation metrics of that checkpoint. --fp16 stores float16 tensors (half the size).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from training import checkpoint as ck
+
+
+def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
+    """Write the run's network to `out`; return the metadata written.
+
+    Raises CheckpointError if the run has no usable checkpoint.
+    """
+    from gopolicy.model import PolicyConfig, PolicyNet
+    from gopolicy.weights import save_weights
+
+    run = Path(run)
+    if which == "auto":
+        which = "best" if (run / ck.BEST).exists() else "last"
+    state = ck.load(run / (ck.BEST if which == "best" else ck.LAST))
+    model = PolicyNet(PolicyConfig.from_dict(dict(state["net_config"])))
+    model.load_state_dict(state["model"])
+    train = dict(state["config"])
+    data = {}
+    manifest = Path(train["data"]) / "manifest.json"
+    if manifest.exists():
+        m = json.loads(manifest.read_text())
+        data = {"sources": m.get("sources"), "positions": m.get("positions"), "games": m.get("games", {}).get("kept"),
+                "options": m.get("options")}
+    metadata = {
+        "provenance": {"run": run.resolve().name, "checkpoint": which, "step": int(state["step"]),
+                       "samples": int(state["samples"]), "training_hours": round(float(state["elapsed_s"]) / 3600, 4),
+                       "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "training": {k: v for k, v in train.items() if k not in ("progress", "tensorboard", "resume")},
+                       "data": data},
+        "metrics": {"val": dict(state.get("val", {}))},
+    }
+    save_weights(out, model, metadata, dtype="float16" if fp16 else "float32",
+                 feature_version=int(state["feature_version"]))
+    return metadata
+
+
+def add_arguments(parser) -> None:
+    """Add the `gopolicy export` options to `parser`."""
+    parser.add_argument("run", help="training run folder (gopolicy train --out)")
+    parser.add_argument("--out", required=True, help="weights file to write (.safetensors)")
+    parser.add_argument("--fp16", action="store_true", help="store float16 tensors")
+    parser.add_argument("--checkpoint", choices=["auto", "best", "last"], default="auto",
+                        help="best (lowest validation NLL), last, or auto: best if there is one")
+
+
+def run(args) -> int:
+    """Run `gopolicy export`; return the exit status."""
+    try:
+        meta = export(args.run, args.out, args.fp16, args.checkpoint)
+    except ck.CheckpointError as e:
+        print(f"gopolicy export: {e}", file=sys.stderr)
+        return 2
+    p = meta["provenance"]
+    print(f"wrote {args.out}: {p['checkpoint']} checkpoint, step {p['step']}, val {meta['metrics']['val']}",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,347 @@
+"""`gopolicy train`: supervised training of the policy network on prepared shards.
+
+Minibatch SGD with momentum, a step or cosine learning-rate schedule, random symmetry
+per sample, periodic validation (NLL, top-1, top-5), RUN/metrics.csv, TensorBoard,
+atomic checkpoints (RUN/last.pt and RUN/best.pt) and an exact --resume. Under torchrun
+(WORLD_SIZE, RANK, LOCAL_RANK set) it runs DistributedDataParallel, gloo on CPU and
+nccl on GPU; --batch-size is the global batch, split evenly over the ranks, so a run
+gives the same updates whatever the number of processes.
+
+Checkpoints hold only tensors, numbers, strings, lists and dicts: torch.save writes
+them and torch.load(weights_only=True) reads them, so loading never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from training import checkpoint as ck
+from training.dataset import Batches, ShardDataset, sequential_batches
+
+# options that may differ on --resume: they do not change what is computed
+RESUME_FREE = {"steps", "samples", "hours", "device", "resume", "log_every", "progress", "tensorboard",
+               "data", "out"}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run (saved to RUN/config.json)."""
+
+    data: str
+    out: str
+    filters: int = 192
+    layers: int = 13
+    batch_size: int = 256       # global: split over the ranks
+    lr: float = 0.003
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "step"      # step | cosine | constant
+    lr_step: int = 80_000_000   # step schedule: multiply by lr_gamma every lr_step steps
+    lr_gamma: float = 0.5
+    steps: int | None = None
+    samples: int | None = None
+    hours: float | None = None
+    val_every: int = 1000
+    val_samples: int = 20_000
+    checkpoint_every: int = 1000
+    log_every: int = 100
+    seed: int = 0
+    augment: bool = True
+    device: str = "auto"
+    resume: bool = False
+    progress: bool = True
+    tensorboard: bool = True
+
+    def total_steps(self) -> int | None:
+        """Return the step count to stop at, or None when only --hours bounds the run."""
+        limits = [s for s in (self.steps, self.samples and math.ceil(self.samples / self.batch_size)) if s]
+        return min(limits) if limits else None
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Return the learning rate of step `step` (a pure function, so resuming needs no state)."""
+    if cfg.schedule == "constant":
+        return cfg.lr
+    if cfg.schedule == "step":
+        return cfg.lr * cfg.lr_gamma ** (step // cfg.lr_step)
+    total = cfg.total_steps()
+    if not total:
+        raise ValueError("the cosine schedule needs --steps or --samples")
+    return 0.5 * cfg.lr * (1 + math.cos(math.pi * min(step, total) / total))
+
+
+@dataclass
+class Dist:
+    """Where this process stands in a torchrun job (world 1 without torchrun)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> Dist:
+        """Return the ranks torchrun put in the environment."""
+        env = os.environ
+        return cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
+
+    def all_sum(self, values: list[float], device) -> list[float]:
+        """Return `values` summed over all ranks."""
+        t = torch.tensor(values, dtype=torch.float64, device=device)
+        if self.world > 1:
+            torch.distributed.all_reduce(t)
+        return t.tolist()
+
+
+def pick_device(name: str, dist: Dist) -> torch.device:
+    """Return the torch device for "auto", "cpu" or "cuda" (cuda:LOCAL_RANK under torchrun)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        return torch.device("cuda", dist.local_rank)
+    return torch.device(name)
+
+
+def batch_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Return float64[4]: summed NLL, top-1 hits, top-5 hits, count of a batch (no host sync)."""
+    logits = logits.detach().float()
+    nll = F.cross_entropy(logits, targets, reduction="sum")
+    hits = logits.topk(5, dim=1).indices == targets[:, None]
+    count = torch.tensor(float(len(targets)), device=logits.device)
+    return torch.stack([nll, hits[:, 0].sum(), hits.any(1).sum(), count]).double()
+
+
+class Trainer:
+    """One training run: model, optimizer, data, logs; `run()` trains until a stop condition."""
+
+    def __init__(self, cfg: TrainConfig):
+        from gopolicy.features import FEATURE_VERSION
+        from gopolicy.model import PolicyConfig, PolicyNet
+
+        self.cfg, self.dist = cfg, Dist.from_env()
+        self.device = pick_device(cfg.device, self.dist)
+        if cfg.batch_size % self.dist.world:
+            raise ValueError(f"--batch-size {cfg.batch_size} must be a multiple of the {self.dist.world} ranks")
+        if self.dist.world > 1 and not torch.distributed.is_initialized():
+            if self.device.type == "cuda":
+                torch.cuda.set_device(self.device)
+            torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        self.out = Path(cfg.out)
+        torch.manual_seed(cfg.seed)
+        self.net_config = PolicyConfig(filters=cfg.filters, layers=cfg.layers)
+        self.model = PolicyNet(self.net_config).to(self.device)
+        self.cuda = self.device.type == "cuda"
+        if self.cuda:  # tensor cores want NHWC
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                                         weight_decay=cfg.weight_decay)
+        self.train_data = ShardDataset(cfg.data, "train", FEATURE_VERSION)
+        val = ShardDataset(cfg.data, "val", FEATURE_VERSION)
+        self.val_data = val if len(val) else None
+        self.batches = Batches(self.train_data, cfg.batch_size // self.dist.world, cfg.seed,
+                               self.dist.rank, self.dist.world, cfg.augment)
+        self.step, self.samples, self.elapsed, self.best = 0, 0, 0.0, math.inf
+        self.last_val: dict = {}
+        self.feature_version = FEATURE_VERSION
+
+    @property
+    def lead(self) -> bool:
+        return self.dist.rank == 0
+
+    def resume(self) -> None:
+        """Load RUN/last.pt into model, optimizer, data position and RNG; drop later metric rows."""
+        state = ck.load(self.out / ck.LAST)
+        saved = state["config"]
+        changed = sorted(k for k, v in asdict(self.cfg).items() if k not in RESUME_FREE and saved.get(k) != v)
+        if changed:
+            raise ValueError(f"--resume with options other than the run's: {', '.join(changed)} "
+                             f"(saved in {self.out / 'config.json'})")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.batches.load_state_dict(state["data"])
+        self.step, self.samples = int(state["step"]), int(state["samples"])
+        self.elapsed, self.best = float(state["elapsed_s"]), float(state["best_val_loss"])
+        self.last_val = dict(state.get("val", {}))
+        ck.set_rng_state(state["rng"])
+        if self.lead:
+            ck.truncate_metrics(self.out / "metrics.csv", self.step)
+
+    def state(self) -> dict:
+        """Return the checkpoint dict of the run as it stands."""
+        model = self.model.module if hasattr(self.model, "module") else self.model
+        return {"format": ck.FORMAT, "step": self.step, "samples": self.samples, "elapsed_s": self.elapsed,
+                "best_val_loss": self.best, "val": self.last_val, "config": asdict(self.cfg),
+                "net_config": self.net_config.to_dict(), "feature_version": self.feature_version,
+                "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+                "optimizer": self.optimizer.state_dict(), "data": self.batches.state_dict(),
+                "rng": ck.get_rng_state()}
+
+    def validate(self) -> dict:
+        """Return {"loss", "top1", "top5", "positions"} over the first --val-samples positions."""
+        self.model.eval()
+        sums = torch.zeros(4, dtype=torch.float64, device=self.device)
+        with torch.no_grad(), self.autocast():
+            for planes, targets, _ in sequential_batches(self.val_data, 256, self.cfg.val_samples,
+                                                         self.dist.rank, self.dist.world):
+                logits = self.model(self.to_device(planes))
+                sums += batch_stats(logits, targets.to(self.device))
+        self.model.train()
+        nll, top1, top5, n = self.dist.all_sum(sums.tolist(), self.device)
+        return {"loss": nll / n, "top1": top1 / n, "top5": top5 / n, "positions": int(n)}
+
+    def autocast(self):
+        """Return a bf16 autocast context on CUDA, a no-op elsewhere."""
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda)
+
+    def to_device(self, planes: torch.Tensor) -> torch.Tensor:
+        if self.cuda:
+            return planes.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        return planes
+
+    def run(self) -> dict:
+        """Train until --steps, --samples or --hours; return the last validation metrics."""
+        cfg = self.cfg
+        if cfg.resume and (self.out / ck.LAST).exists():
+            self.resume()
+        elif (self.out / ck.LAST).exists():
+            raise ValueError(f"{self.out} already holds a run; add --resume to continue it or pick another --out")
+        log = ck.RunLog(self.out, cfg, self.net_config, self.lead)
+        model = self.model
+        if self.dist.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            model = self.model = DistributedDataParallel(self.model, device_ids=[self.device] if self.cuda else None)
+        total = cfg.total_steps()
+        bar = log.progress(total, self.step)
+        start, start_elapsed = time.time(), self.elapsed
+        sums, window_start = torch.zeros(4, dtype=torch.float64, device=self.device), time.time()
+        batches = iter(self.batches)
+        try:
+            while not self.should_stop(total):
+                planes, targets = next(batches)
+                lr = learning_rate(cfg, self.step)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                targets = targets.to(self.device, non_blocking=True)
+                with self.autocast():
+                    logits = model(self.to_device(planes))
+                loss = F.cross_entropy(logits.float(), targets)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                self.step += 1
+                self.samples += cfg.batch_size
+                self.elapsed = start_elapsed + time.time() - start
+                sums += batch_stats(logits, targets)
+                if self.step % cfg.log_every == 0 or self.step == total:
+                    nll, top1, top5, n = self.dist.all_sum(sums.tolist(), self.device)
+                    log.row(self.step, self.samples, "train", nll / n, top1 / n, top5 / n, lr, self.elapsed)
+                    rate = n / max(time.time() - window_start, 1e-9)  # n: samples over all ranks
+                    log.postfix(bar, loss=f"{nll / n:.3f}", samples_s=f"{rate:,.0f}")
+                    sums, window_start = torch.zeros(4, dtype=torch.float64, device=self.device), time.time()
+                log.advance(bar)
+                done = self.should_stop(total)
+                if self.val_data is not None and (self.step % cfg.val_every == 0 or done):
+                    self.last_val = self.validate()
+                    v = self.last_val
+                    log.row(self.step, self.samples, "val", v["loss"], v["top1"], v["top5"], lr, self.elapsed)
+                    if v["loss"] < self.best:
+                        self.best = v["loss"]
+                        if self.lead:
+                            ck.save(self.out / ck.BEST, self.state())
+                if self.lead and (self.step % cfg.checkpoint_every == 0 or done):
+                    ck.save(self.out / ck.LAST, self.state())
+        finally:
+            bar.close()
+            log.close()
+        return self.last_val
+
+    def should_stop(self, total: int | None) -> bool:
+        """Return True once a stop condition holds (rank 0's clock decides for --hours)."""
+        if total is not None and self.step >= total:
+            return True
+        if self.cfg.hours is None:
+            return False
+        flag = float(self.lead and self.elapsed >= self.cfg.hours * 3600)
+        return self.dist.all_sum([flag], self.device)[0] > 0
+
+
+def add_arguments(parser) -> None:
+    """Add the `gopolicy train` options to `parser`."""
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    parser.add_argument("--data", required=True, help="folder made by `gopolicy prepare`")
+    parser.add_argument("--out", required=True, help="run folder: config, metrics, checkpoints")
+    parser.add_argument("--filters", type=int, default=None, help="filters per layer (default 192)")
+    parser.add_argument("--layers", type=int, default=None, help="convolution layers (default 13)")
+    parser.add_argument("--preset", choices=["alphago"],
+                        help="alphago: lr 0.003 halved every 80M steps, no momentum, batch 16 (Silver et al. 2016)")
+    for name, kind, text in [("batch-size", int, "global minibatch, split over ranks"),
+                             ("lr", float, "initial learning rate"), ("momentum", float, "SGD momentum"),
+                             ("weight-decay", float, "L2 weight decay"),
+                             ("lr-step", int, "step schedule: steps between decays"),
+                             ("lr-gamma", float, "step schedule: decay factor"),
+                             ("val-every", int, "steps between validations"),
+                             ("val-samples", int, "validation positions"),
+                             ("checkpoint-every", int, "steps between checkpoints"),
+                             ("log-every", int, "steps between metrics rows"), ("seed", int, "random seed")]:
+        key = name.replace("-", "_")
+        parser.add_argument(f"--{name}", type=kind, default=None, help=f"{text} (default {defaults[key]})")
+    parser.add_argument("--schedule", choices=["step", "cosine", "constant"], default=None,
+                        help="learning-rate schedule (default step)")
+    parser.add_argument("--steps", type=int, help="stop after this many optimizer steps")
+    parser.add_argument("--samples", type=int, help="stop after this many training samples")
+    parser.add_argument("--hours", type=float, help="stop after this many hours of training")
+    parser.add_argument("--no-augment", action="store_true", help="no random symmetries")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard event files")
+
+
+PRESETS = {"alphago": {"lr": 0.003, "momentum": 0.0, "batch_size": 16, "schedule": "step",
+                       "lr_step": 80_000_000, "lr_gamma": 0.5}}
+
+
+def config_from_args(args) -> TrainConfig:
+    """Return the TrainConfig of parsed arguments: explicit options > preset > saved run > defaults."""
+    values = {}
+    saved = Path(args.out) / "config.json"
+    if args.resume and saved.exists():  # the run's own options, unless given again explicitly
+        values.update({k: v for k, v in json.loads(saved.read_text()).get("train", {}).items()
+                       if k not in ("resume", "progress", "tensorboard")})
+    values.update(PRESETS.get(args.preset or "", {}))
+    for f in fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None and f.name not in ("augment", "progress", "tensorboard"):
+            values[f.name] = value
+    values.update(augment=not args.no_augment and values.get("augment", True),
+                  progress=not args.quiet, tensorboard=not args.no_tensorboard, resume=args.resume)
+    return TrainConfig(**values)
+
+
+def run(args) -> int:
+    """Run `gopolicy train`; return the exit status."""
+    from training.shards import ShardError
+
+    try:
+        cfg = config_from_args(args)
+        if cfg.total_steps() is None and cfg.hours is None:
+            raise ValueError("give a stop condition: --steps, --samples or --hours")
+        result = Trainer(cfg).run()
+    except (ValueError, ShardError, ck.CheckpointError) as e:
+        print(f"gopolicy train: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    if result and Dist.from_env().rank == 0:
+        print(json.dumps(result), file=sys.stderr)
+    return 0
