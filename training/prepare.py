@@ -127,6 +127,12 @@ def encode_game(source: str, data: bytes, options: PrepareOptions, packed: bool 
     return result
 
 
+def encode_unpacked(item) -> GameResult:
+    """Return encode_game(source, data) with default options and unpacked planes (for evaluate)."""
+    source, data = item
+    return encode_game(source, data, PrepareOptions(), packed=False)
+
+
 def chunk_digest(games) -> str:
     """Return a digest of a chunk's SGF bytes (changed games redo the chunk; moved files do not)."""
     return hashlib.sha1(b"".join(hashlib.sha1(d).digest() for _, d in games)).hexdigest()

@@ -1,0 +1,62 @@
+"""`gopolicy evaluate`, and prepare -> train -> export -> evaluate on real KGS games."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import KGS_DIR
+
+from gopolicy.cli import main
+from training.evaluate import BUCKETS, Scores, bucket_name
+
+GAME = b"(;GM[1]FF[4]SZ[19]KM[6.5];B[pd];W[dp];B[pq];W[];B[dd];W[qk];B[jj])"
+
+
+def test_move_number_buckets():
+    move_numbers = np.array([0, 19, 20, 49, 50, 99, 100, 199, 200, 350])
+    scores = Scores()
+    scores.add(np.ones(10), np.arange(10) % 2 == 0, np.ones(10, bool), move_numbers)
+    result = scores.result()
+    assert [bucket_name(*b) for b in BUCKETS] == ["0-19", "20-49", "50-99", "100-199", "200+"]
+    assert all(row["positions"] == 2 and row["top1"] == 0.5 for row in result["by_move"].values())
+    assert result["positions"] == 10 and result["top5"] == 1.0 and result["nll"] == 1.0
+
+
+def test_json_contract_on_a_small_game(tmp_path, tiny_weights, capsys):
+    (tmp_path / "g.sgf").write_bytes(GAME)
+    assert main(["evaluate", "--weights", str(tiny_weights), "--json", "--workers", "1", str(tmp_path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"games", "positions", "top1", "top5", "nll", "by_move"} <= set(result)
+    assert result["games"] == 1 and result["positions"] == 6 and result["passes"] == 1
+    assert 0 <= result["top1"] <= result["top5"] <= 1 and 0 < result["nll"] < 50  # finite: played moves are legal
+    assert result["by_move"]["0-19"]["positions"] == 6 and result["by_move"]["200+"]["positions"] == 0
+
+
+def test_bad_weights_file_exits_2(tmp_path, capsys):
+    (tmp_path / "w.safetensors").write_bytes(b"nonsense")
+    (tmp_path / "g.sgf").write_bytes(GAME)
+    assert main(["evaluate", "--weights", str(tmp_path / "w.safetensors"), str(tmp_path / "g.sgf")]) == 2
+    assert "w.safetensors" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_prepare_train_export_evaluate_on_kgs_games(tmp_path, capsys):
+    archives = sorted(KGS_DIR.glob("*.tar.gz")) if KGS_DIR.exists() else []
+    if not archives:
+        pytest.skip(f"no KGS archives in {KGS_DIR}")
+    source, data, run = str(archives[-1]), tmp_path / "data", tmp_path / "run"
+    assert main(["prepare", source, "--out", str(data), "--limit", "8", "--split", "0.5,0.5,0",
+                 "--workers", "2", "--games-per-shard", "3", "--quiet"]) == 0
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert manifest["positions"]["train"] > 100 and manifest["positions"]["val"] > 0
+    assert main(["train", "--data", str(data), "--out", str(run), "--filters", "8", "--layers", "3",
+                 "--batch-size", "32", "--steps", "8", "--val-every", "4", "--quiet", "--no-tensorboard"]) == 0
+    weights = tmp_path / "w.safetensors"
+    assert main(["export", str(run), "--out", str(weights)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--weights", str(weights), "--json", "--limit", "8", source]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["games"] == manifest["games"]["kept"]
+    assert result["positions"] == manifest["positions"]["total"]  # every non-pass position, as prepared
+    assert sum(row["positions"] for row in result["by_move"].values()) == result["positions"]
+    assert 0 <= result["top1"] <= result["top5"] <= 1 and result["nll"] > 0
