@@ -250,3 +250,10 @@ def test_gtp_subprocess_exits_zero_on_eof_and_on_quit(tiny_weights):
     move, quit_reply, rest = done.stdout.decode().split("\n\n")
     assert re.fullmatch(r"= [A-HJ-T]\d{1,2}", move)
     assert quit_reply == "= " and rest == ""
+    # quit while the controller keeps stdin open (GUIs do): still a clean exit
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process.stdin.write(b"7 name\n8 quit\n")
+    process.stdin.flush()
+    assert process.stdout.read() == b"=7 gopolicy\n\n=8 \n\n"
+    assert process.wait(timeout=120) == 0
+    process.stdin.close()

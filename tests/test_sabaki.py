@@ -53,3 +53,4 @@ def test_a_sabaki_conversation(tiny_weights):
     assert lines[0] == "=60" and lines[1].startswith("info move ") and lines[-1] == ""
     assert re.fullmatch(r"play [A-HJ-T]\d{1,2}", lines[-2])
     assert log["final"]["content"] == "gopolicy"
+    assert log["exit"] == {"code": 0, "signal": None}  # quit with stdin still open

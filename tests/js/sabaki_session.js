@@ -104,7 +104,9 @@ async function main() {
     log.genmove_analyze.push(line)
   })
   log.final = await send('name')
+  let exited = new Promise(resolve => engine.process.once('exit', (code, signal) => resolve({code, signal})))
   await engine.stop()
+  log.exit = await exited
   process.stdout.write(JSON.stringify(log) + '\n')
 }
 
