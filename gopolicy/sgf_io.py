@@ -1,10 +1,7 @@
 """SGF game records -> Game, and collections of them (files, folders, archives).
 
-Parsing follows sgfmill's grammar. A record without variations (every KGS game) is
-tokenised by one `findall` of sgfmill's token pattern, about twice as fast as
-`sgf_grammar.parse_sgf_game`; anything else (variations, errors) goes to sgfmill
-itself, and a fuzz test holds the two to the same main line. Moves are then read
-straight from the raw values with one dictionary lookup each.
+sgfmill's grammar parses the record; the main line's raw property values are then
+read with one dictionary lookup per move (no per-property object on the hot path).
 
 | SGF                  | Game                                                       |
 | -------------------- | ---------------------------------------------------------- |
@@ -25,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 import tarfile
 import zipfile
 import zlib
@@ -128,56 +124,9 @@ def _point_table(size: int) -> dict[bytes, Point | None]:
     return table
 
 
-# sgfmill's token grammar, matched by one findall in C; the value keeps its brackets so
-# that an empty value is still a true string, and `.` catches what sgfmill cannot read.
-_TOKEN_RE = re.compile(rb"""\s*(?:(\[[^\\\]]*(?:\\.[^\\\]]*)*\])|([A-Za-z]{1,64})|([;()])|(.))""",
-                       re.DOTALL)
-_START_RE = re.compile(rb"\(\s*;")
-_LOWER = bytes(range(97, 123))
-
-
-def _fast_main_line(data: bytes) -> list[dict] | None:
-    """Return the nodes (property maps) of a record without variations, exactly as sgfmill
-    would; None for anything else (variations, errors), which sgfmill then reads."""
-    start = _START_RE.search(data)
-    if start is None:
-        return None
-    nodes: list[dict] = []
-    props = values = None
-    count = 1  # values seen for the current property (1: none is open)
-    opened = False
-    for value, ident, delim, junk in _TOKEN_RE.findall(data, start.start()):
-        if value:
-            if values is None:
-                return None
-            values.append(value[1:-1])
-            count += 1
-            continue
-        if not count or junk:
-            return None  # a property without a value, or bytes sgfmill stops at
-        if ident:
-            if props is None:
-                return None
-            values = props.setdefault(ident.translate(None, _LOWER).decode("ascii"), [])
-            count = 0
-        elif delim == b";":
-            props, values = {}, None
-            nodes.append(props)
-        elif delim == b"(":
-            if opened:
-                return None  # a variation: leave the tree to sgfmill
-            opened = True
-        else:
-            return nodes or None
-    return None
-
-
 def main_line(data: bytes, source: str = "<bytes>") -> list[dict]:
     """Return the property maps {ident: [raw values]} of the main line's nodes (the first
     variation at each branch); raises BadGame("parse error") where sgfmill cannot parse."""
-    nodes = _fast_main_line(data)
-    if nodes is not None:
-        return nodes
     try:
         tree = sgf_grammar.parse_sgf_game(data)
     except ValueError as e:
