@@ -75,6 +75,10 @@ def _compiled(kernel, *example):
 _PLAY_MOVE = _compiled(K.play_move, np.zeros(13, np.uint8), np.full((1, 4), -1, np.int16), 0, 1, -1, 0, 0)
 
 
+_copy = np.ndarray.copy
+_new = object.__new__
+
+
 class IllegalMove(ValueError):
     """A move the rules forbid; `.reason` is one of occupied, suicide, ko, superko, off board."""
 
@@ -102,7 +106,7 @@ class Position:
     __slots__ = (
         "size", "komi", "superko", "to_play", "move_number", "last_move", "ko", "passes",
         "prisoners", "key", "_skey", "_buf", "_nbr", "_seen",
-        "placed", "chain", "next_stone", "libs", "chain_size", "stones",
+        "_views",
     )
 
     def __init__(self, size: int = 19, komi: float = 7.5, superko: bool = False):
@@ -126,20 +130,31 @@ class Position:
         self._nbr = nbr
         self._seen = frozenset((0,)) if superko else None
 
-    def __getattr__(self, name):
-        # first access to a per-point array: build its read-only view of the buffer
-        spec = _VIEWS.get(name)
-        if spec is None:
-            raise AttributeError(f"'Position' object has no attribute {name!r}")
-        n = self.size * self.size
-        view = self._buf[spec[0] * n:spec[1] * n].view(spec[2])
-        view.flags.writeable = False
-        object.__setattr__(self, name, view)
-        return view
+    def _view(self, i):
+        """Return the i-th per-point view (order of _VIEWS), building all six on first use."""
+        try:
+            return self._views[i]
+        except AttributeError:
+            # not in __getattr__: a class with __getattr__ loses CPython's fast attribute access
+            n = self.size * self.size
+            views = []
+            for start, stop, dtype in _VIEWS.values():
+                view = self._buf[start * n:stop * n].view(dtype)
+                view.flags.writeable = False
+                views.append(view)
+            self._views = tuple(views)
+            return self._views[i]
+
+    placed = property(lambda self: self._view(0), doc="int32[N]: move number at which each stone was played")
+    chain = property(lambda self: self._view(1), doc="int16[N]: chain id (root index) of each stone, -1 empty")
+    next_stone = property(lambda self: self._view(2), doc="int16[N]: circular list through each chain")
+    libs = property(lambda self: self._view(3), doc="int16[N]: liberties of a chain, valid at chain[p]")
+    chain_size = property(lambda self: self._view(4), doc="int16[N]: stones of a chain, valid at chain[p]")
+    stones = property(lambda self: self._view(5), doc="int8[N]: +1 black, -1 white, 0 empty")
 
     def _derive(self, buf, to_play, ko, skey):
         """Return a new Position sharing this one's settings, with the given state."""
-        new = Position.__new__(Position)
+        new = _new(Position)
         new.size = self.size
         new.komi = self.komi
         new.superko = self.superko
@@ -173,9 +188,37 @@ class Position:
         row, col = point
         if not (0 <= row < size and 0 <= col < size):
             raise IllegalMove("off board", point, colour, size)
-        new = self._move(row * size + col, colour, point)
-        if new.__class__ is str:
-            raise IllegalMove(new, point, colour, size)
+        # the body of _move, inlined: this is the replay hot path
+        buf = _copy(self._buf)
+        status, ko, skey, captured = _PLAY_MOVE(
+            buf, self._nbr, row * size + col, colour, self.ko if colour == self.to_play else -1,
+            self._skey, self.move_number)
+        if status:
+            raise IllegalMove(_STATUS_REASONS[status], point, colour, size)
+        seen = self._seen
+        if seen is not None:
+            if skey in seen:
+                raise IllegalMove("superko", point, colour, size)
+            seen = seen | {skey}
+        new = _new(Position)
+        new.size = size
+        new.komi = self.komi
+        new.superko = self.superko
+        new.to_play = -colour
+        new.move_number = self.move_number + 1
+        new.last_move = point
+        new.ko = ko
+        new.passes = 0
+        if captured:
+            b, w = self.prisoners
+            new.prisoners = (b + captured, w) if colour > 0 else (b, w + captured)
+        else:
+            new.prisoners = self.prisoners
+        new._skey = skey
+        new.key = skey if colour < 0 else skey ^ _TURN_KEY
+        new._buf = buf
+        new._nbr = self._nbr
+        new._seen = seen
         return new
 
     def play_trusted(self, index: int, colour: int) -> "Position":
@@ -191,7 +234,7 @@ class Position:
 
     def _move(self, index, colour, point, check_superko=True):
         """Return the position after a stone move, or the reason (a str) why it is illegal."""
-        buf = self._buf.copy()
+        buf = _copy(self._buf)
         status, ko, skey, captured = _PLAY_MOVE(
             buf, self._nbr, index, colour, self.ko if colour == self.to_play else -1,
             self._skey, self.move_number)
@@ -202,7 +245,7 @@ class Position:
             if check_superko and skey in seen:
                 return "superko"
             seen = seen | {skey}
-        new = Position.__new__(Position)
+        new = _new(Position)
         new.size = self.size
         new.komi = self.komi
         new.superko = self.superko
