@@ -46,7 +46,7 @@ def test_prepare_train_export_evaluate_on_kgs_games(tmp_path, capsys):
         pytest.skip(f"no KGS archives in {KGS_DIR}")
     source, data, run = str(archives[-1]), tmp_path / "data", tmp_path / "run"
     assert main(["prepare", source, "--out", str(data), "--limit", "8", "--split", "0.5,0.5,0",
-                 "--workers", "2", "--games-per-shard", "3", "--quiet"]) == 0
+                 "--workers", "1", "--games-per-shard", "3", "--quiet"]) == 0
     manifest = json.loads((data / "manifest.json").read_text())
     assert manifest["positions"]["train"] > 100 and manifest["positions"]["val"] > 0
     assert main(["train", "--data", str(data), "--out", str(run), "--filters", "8", "--layers", "3",
@@ -54,7 +54,7 @@ def test_prepare_train_export_evaluate_on_kgs_games(tmp_path, capsys):
     weights = tmp_path / "w.safetensors"
     assert main(["export", str(run), "--out", str(weights)]) == 0
     capsys.readouterr()
-    assert main(["evaluate", "--weights", str(weights), "--json", "--limit", "8", source]) == 0
+    assert main(["evaluate", "--weights", str(weights), "--json", "--limit", "8", "--workers", "1", source]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["games"] == manifest["games"]["kept"]
     assert result["positions"] == manifest["positions"]["total"]  # every non-pass position, as prepared

@@ -213,6 +213,9 @@ class Trainer:
             self.resume()
         elif (self.out / ck.LAST).exists():
             raise ValueError(f"{self.out} already holds a run; add --resume to continue it or pick another --out")
+        if self.lead:  # a run killed while saving leaves a partial temporary file, never a partial checkpoint
+            for stale in self.out.glob(".*.pt.tmp*"):
+                stale.unlink()
         log = ck.RunLog(self.out, cfg, self.net_config, self.lead)
         model = self.model
         if self.dist.world > 1:
@@ -225,7 +228,8 @@ class Trainer:
         sums, window_start = torch.zeros(4, dtype=torch.float64, device=self.device), time.time()
         batches = iter(self.batches)
         try:
-            while not self.should_stop(total):
+            done = self.should_stop(total)
+            while not done:
                 planes, targets = next(batches)
                 lr = learning_rate(cfg, self.step)
                 for group in self.optimizer.param_groups:
@@ -241,14 +245,14 @@ class Trainer:
                 self.samples += cfg.batch_size
                 self.elapsed = start_elapsed + time.time() - start
                 sums += batch_stats(logits, targets)
-                if self.step % cfg.log_every == 0 or self.step == total:
+                done = self.should_stop(total)
+                if self.step % cfg.log_every == 0 or done:
                     nll, top1, top5, n = self.dist.all_sum(sums.tolist(), self.device)
                     log.row(self.step, self.samples, "train", nll / n, top1 / n, top5 / n, lr, self.elapsed)
                     rate = n / max(time.time() - window_start, 1e-9)  # n: samples over all ranks
                     log.postfix(bar, loss=f"{nll / n:.3f}", samples_s=f"{rate:,.0f}")
                     sums, window_start = torch.zeros(4, dtype=torch.float64, device=self.device), time.time()
                 log.advance(bar)
-                done = self.should_stop(total)
                 if self.val_data is not None and (self.step % cfg.val_every == 0 or done):
                     self.last_val = self.validate()
                     v = self.last_val
