@@ -130,6 +130,10 @@ class Position:
         self._nbr = nbr
         self._seen = frozenset((0,)) if superko else None
 
+    def __getstate__(self):
+        # pickle the buffer once, not the views of it
+        return None, {name: getattr(self, name) for name in self.__slots__ if name != "_views"}
+
     def _view(self, i):
         """Return the i-th per-point view (order of _VIEWS), building all six on first use."""
         try:
@@ -169,6 +173,11 @@ class Position:
         new._buf = buf
         new._nbr = self._nbr
         new._seen = self._seen
+        if buf is self._buf:
+            try:
+                new._views = self._views
+            except AttributeError:
+                pass
         return new
 
     # --- moves -------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The rules as tables of ASCII diagrams: X black, O white, . empty, top row first."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -372,6 +374,26 @@ def test_arrays_are_flat_typed_and_read_only():
     assert pos.grid.shape == (9, 9) and pos.grid[0, 0] == BLACK
     assert pos.chain[0] == 0 and pos.chain[1] == -1 and pos.libs[0] == 2 and pos.chain_size[0] == 1
     assert Position().stones.shape == (361,)
+
+
+def test_play_trusted_matches_play():
+    pos = position(KO)
+    b2, c2 = to_index(parse_vertex("B2", 5), 5), to_index(parse_vertex("C2", 5), 5)
+    trusted = pos.play_trusted(c2, BLACK)
+    checked = pos.play(parse_vertex("C2", 5), BLACK)
+    assert drawing(trusted) == drawing(checked) and trusted.key == checked.key
+    assert (trusted.ko, trusted.prisoners, trusted.last_move) == (checked.ko, checked.prisoners, (1, 2))
+    assert trusted.play_trusted(-1, WHITE).passes == 1
+    with pytest.raises(IllegalMove):
+        trusted.play_trusted(b2, WHITE)  # the kernel still refuses the ko
+
+
+def test_positions_pickle():
+    pos, _ = play_all(position(KO, superko=True), ["B C2"])
+    pos.stones  # build the views first: they must not break pickling
+    copy = pickle.loads(pickle.dumps(pos))
+    assert drawing(copy) == drawing(pos) and copy.key == pos.key and copy.ko == pos.ko
+    assert copy.play(None).play(None).is_legal(parse_vertex("B2", 5)) is False
 
 
 def test_key_depends_on_stones_and_side_to_move_only():
