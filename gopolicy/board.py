@@ -197,7 +197,7 @@ class Position:
         row, col = point
         if not (0 <= row < size and 0 <= col < size):
             raise IllegalMove("off board", point, colour, size)
-        # the body of _move, inlined: this is the replay hot path
+        # the replay hot path: one copy, one kernel call, one object
         buf = _copy(self._buf)
         status, ko, skey, captured = _PLAY_MOVE(
             buf, self._nbr, row * size + col, colour, self.ko if colour == self.to_play else -1,
@@ -231,49 +231,18 @@ class Position:
         return new
 
     def play_trusted(self, index: int, colour: int) -> "Position":
-        """Return the position after `colour` plays flat `index` (-1 = pass), skipping Python-side
-        checks (off board, superko). Raises IllegalMove if the kernel finds the move illegal."""
-        if index < 0:
-            return self._pass(colour)
-        point = divmod(index, self.size)
-        new = self._move(index, colour, point, check_superko=False)
-        if new.__class__ is str:
-            raise IllegalMove(new, point, colour, self.size)
-        return new
+        """Return the position after `colour` plays flat `index` (-1 = pass), for hot loops on
+        moves known to be legal. The rules are checked in the kernel anyway (free), so an
+        illegal move still raises IllegalMove."""
+        return self.play(divmod(index, self.size) if index >= 0 else None, colour)
 
-    def _move(self, index, colour, point, check_superko=True):
-        """Return the position after a stone move, or the reason (a str) why it is illegal."""
-        buf = _copy(self._buf)
-        status, ko, skey, captured = _PLAY_MOVE(
-            buf, self._nbr, index, colour, self.ko if colour == self.to_play else -1,
-            self._skey, self.move_number)
-        if status:
-            return _STATUS_REASONS[status]
-        seen = self._seen
-        if seen is not None:
-            if check_superko and skey in seen:
-                return "superko"
-            seen = seen | {skey}
-        new = _new(Position)
-        new.size = self.size
-        new.komi = self.komi
-        new.superko = self.superko
-        new.to_play = -colour
-        new.move_number = self.move_number + 1
-        new.last_move = point
-        new.ko = ko
-        new.passes = 0
-        if captured:
-            b, w = self.prisoners
-            new.prisoners = (b + captured, w) if colour > 0 else (b, w + captured)
-        else:
-            new.prisoners = self.prisoners
-        new._skey = skey
-        new.key = skey if colour < 0 else skey ^ _TURN_KEY
-        new._buf = buf
-        new._nbr = self._nbr
-        new._seen = seen
-        return new
+    def _repeats(self, point, colour):
+        """Return True if the (otherwise legal) move repeats an earlier board (superko)."""
+        try:
+            self.play(point, colour)
+        except IllegalMove:
+            return True
+        return False
 
     def _pass(self, colour):
         """Return the position after `colour` passes: stones shared, every stone one turn older."""
@@ -333,7 +302,7 @@ class Position:
         ko = self.ko if colour == self.to_play else -1
         if K.legal_status(self.stones, self.chain, self.libs, self._nbr, index, colour, ko):
             return False
-        return not self.superko or self._move(index, colour, point).__class__ is not str
+        return not (self.superko and self._repeats(point, colour))
 
     def legal_mask(self, colour: int | None = None) -> np.ndarray:
         """Return bool[size, size]: empty, not suicide, not the simple-ko point (superko not checked)."""
@@ -354,7 +323,7 @@ class Position:
         status, captured, own_size, libs = K.simulate(
             self.stones, self.chain, self.next_stone, self.libs, self.chain_size,
             self._nbr, index, colour, ko, mark)
-        if status or (self.superko and self._move(index, colour, point).__class__ is str):
+        if status or (self.superko and self._repeats(point, colour)):
             return None
         return MoveEffect(int(captured), int(own_size), int(libs))
 
