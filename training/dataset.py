@@ -118,7 +118,8 @@ class Batches:
         if self._plan_epoch != epoch:
             rng = np.random.default_rng([self.seed, epoch])
             perm = rng.permutation(len(self.dataset))
-            syms = rng.integers(0, 8, len(self.dataset)) if self.augment else np.zeros(len(self.dataset), np.int64)
+            n = len(self.dataset)
+            syms = rng.integers(0, 8, n, dtype=np.int8) if self.augment else np.zeros(n, np.int8)
             self._plan_epoch, self._plan = epoch, (perm, syms)
         return self._plan
 
