@@ -219,11 +219,12 @@ def gtp_vertices(text, size):
 
 @pytest.mark.gnugo
 @needs_gnugo
-@pytest.mark.parametrize("size, moves, seed", [(9, 300, 21), (9, 300, 22), (13, 250, 23), (19, 300, 24)])
+@pytest.mark.parametrize("size, moves, seed", [(5, 400, 20), (7, 500, 25), (9, 300, 21), (9, 300, 22),
+                                               (13, 250, 23), (19, 300, 24)])
 def test_random_games_match_gnugo(size, moves, seed, record_property):
     from engine.client import GtpClient
 
-    counts = {"positions": 0, "legal_moves": 0, "strings": 0, "is_legal": 0}
+    counts = {"positions": 0, "legal_moves": 0, "strings": 0, "is_legal": 0, "kos": 0, "captures": 0}
     # defaults of GNU Go: suicide forbidden, simple ko, as here
     with GtpClient([GNUGO, "--mode", "gtp", "--level", "0"]) as gnugo:
         gnugo.send(f"boardsize {size}")
@@ -251,13 +252,70 @@ def test_random_games_match_gnugo(size, moves, seed, record_property):
                 assert all(pos.grid[p] == 0 for p in libs)
                 counts["strings"] += 1
             # a few occupied/ko/suicide points and random points through is_legal
-            for index in rng.integers(0, size * size, 4):
+            probes = list(rng.integers(0, size * size, 4)) + ([pos.ko] if pos.ko >= 0 else [])
+            for index in probes:
                 probe = divmod(int(index), size)
                 answer = gnugo.send(f"is_legal {side} {format_vertex(probe, size)}")
                 assert (answer == "1") == pos.is_legal(probe)
                 counts["is_legal"] += 1
             counts["positions"] += 1
             counts["legal_moves"] += len(ours)
+            counts["kos"] += pos.ko >= 0
+            counts["captures"] += pos.prisoners != before.prisoners
     record_property("gnugo_agreement", counts)
     print(f"GNU Go agreement {size}x{size}: {counts}")
     assert counts["positions"] == moves and counts["strings"] > moves
+
+
+GNUGO_SCRIPTS = [  # (diagram, moves): after each move both colours' legal points must agree
+    ("""
+. . . . .
+. . . . .
+. X O . .
+X O . O .
+. X O . .
+""", ["B C2", "W pass", "B pass", "W B2", "B E5", "W C2"]),  # ko, ended by passes, retaken
+    ("""
+. . . . .
+. . . . .
+O O O O O
+O X X X O
+O X . . O
+""", ["W C1", "B D1", "W C1", "B B1"]),  # snapback
+    ("""
+. X O . .
+X O . . .
+. . . . .
+. O O X .
+X X O X .
+""", ["W A5", "B C4", "W A2", "B B5"]),  # capture instead of suicide, ko, two-stone capture
+]
+
+
+@pytest.mark.gnugo
+@needs_gnugo
+@pytest.mark.parametrize("diagram, moves", GNUGO_SCRIPTS)
+def test_scripted_positions_match_gnugo(diagram, moves):
+    from engine.client import GtpClient
+
+    rows = [line.split() for line in diagram.strip().splitlines()]
+    size = len(rows)
+    black = [(size - 1 - i, j) for i, row in enumerate(rows) for j, c in enumerate(row) if c == "X"]
+    white = [(size - 1 - i, j) for i, row in enumerate(rows) for j, c in enumerate(row) if c == "O"]
+    pos = Position(size).setup(black, white)
+    with GtpClient([GNUGO, "--mode", "gtp", "--level", "0"]) as gnugo:
+        gnugo.send(f"boardsize {size}")
+        gnugo.send("clear_board")
+        for colour, points in (("black", black), ("white", white)):
+            for point in points:
+                gnugo.send(f"play {colour} {format_vertex(point, size)}")
+        for move in moves:
+            mover, vertex = move.split()
+            colour = BLACK if mover == "B" else WHITE
+            pos = pos.play(parse_vertex(vertex, size), colour)
+            gnugo.send(f"play {'black' if colour == BLACK else 'white'} {vertex}")
+            for side, name in ((BLACK, "black"), (WHITE, "white")):
+                legal = gtp_vertices(gnugo.send(f"all_legal {name}"), size)
+                assert legal == {tuple(map(int, p)) for p in zip(*np.nonzero(pos.legal_mask(side)))}, move
+            assert int(gnugo.send("captures black")) == pos.prisoners[0]
+            assert int(gnugo.send("captures white")) == pos.prisoners[1]
