@@ -59,6 +59,12 @@ def _neighbours(size: int) -> np.ndarray:
     return neighbour_table(size).copy()
 
 
+@lru_cache(maxsize=None)
+def _scratch(size: int) -> np.ndarray:
+    """Return int8[N] zeros that kernels may mark and must leave zero (they hold the GIL)."""
+    return np.zeros(size * size, np.int8)
+
+
 def _compiled(kernel, *example):
     """Return `kernel`'s compiled entry point for the types of `example`, skipping numba's
     per-call type dispatch (about 0.5 us); the dispatcher itself if numba hides it."""
@@ -319,10 +325,9 @@ class Position:
         if index < 0:
             return None
         ko = self.ko if colour == self.to_play else -1
-        mark = np.zeros(self.size * self.size, np.int8)
         status, captured, own_size, libs = K.simulate(
             self.stones, self.chain, self.next_stone, self.libs, self.chain_size,
-            self._nbr, index, colour, ko, mark)
+            self._nbr, index, colour, ko, _scratch(self.size))
         if status or (self.superko and self._repeats(point, colour)):
             return None
         return MoveEffect(int(captured), int(own_size), int(libs))
