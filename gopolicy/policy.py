@@ -112,6 +112,12 @@ class Policy:
         return (f"Policy({str(self.weights_path)!r}, device={self.device!r}, "
                 f"symmetries={self.symmetries}, filters={self.config.filters})")
 
+    def warm_up(self) -> None:
+        """Run one empty position through the network, so that the first real evaluate does not
+        pay for oneDNN/cuDNN kernel selection (a few hundred ms); call it from a loader thread."""
+        size = self.config.board_size
+        self.logits(np.zeros((1, self.config.input_planes, size, size), np.uint8))
+
     def logits(self, planes: np.ndarray) -> np.ndarray:
         """Return float32 logits [B, size, size] for feature planes uint8/float [B, planes, size, size]."""
         size = self.config.board_size
@@ -157,5 +163,9 @@ class Policy:
             back = symmetry.apply(logits[s], symmetry.inverse(s))
             probs += masked_softmax(back, legal)
         probs /= self.symmetries
-        return [PolicyMap(probs=probs[i].astype(np.float32), to_play=p.to_play, size=size)
-                for i, p in enumerate(positions)]
+        maps = []
+        for i, p in enumerate(positions):
+            plane = probs[i].astype(np.float32)
+            plane.setflags(write=False)  # a frozen map: consumers must not edit shared numbers
+            maps.append(PolicyMap(probs=plane, to_play=p.to_play, size=size))
+        return maps

@@ -168,6 +168,8 @@ def test_device_and_options(tiny_weights):
     assert policy.device == ("cuda" if torch.cuda.is_available() else "cpu")
     assert policy.config == PolicyConfig(filters=8)
     assert policy.metadata["provenance"]["trained"] is False
+    policy.warm_up()  # runs the network once; must not disturb later results
+    assert policy.evaluate(Position()).probs.sum() == pytest.approx(1.0, abs=1e-5)
     assert resolve_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="device must be"):
         Policy(tiny_weights, device="tpu")
