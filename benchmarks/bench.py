@@ -15,6 +15,7 @@ AREAS = (
     ("benchmarks.features_bench", ("features_positions_per_s",)),
     ("benchmarks.network_bench", ("inference_ms_batch1", "inference_positions_per_s",
                                   "train_samples_per_s", "peak_gflops", "conv_gflops", "device")),
+    ("benchmarks.engine_bench", ("first_reply_s", "genmove_ms", "genmove_overhead_pct")),
     ("benchmarks.pipeline_bench", ("pipeline_samples_per_s", "prepare_positions_per_s")),
 )
 
@@ -22,7 +23,7 @@ AREAS = (
 def add_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--only", nargs="+", metavar="AREA",
-                        help="measure only these areas (rules, features, network, pipeline)")
+                        help="measure only these areas (rules, features, network, engine, pipeline)")
 
 
 def run(args) -> int:

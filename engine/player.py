@@ -31,11 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from gopolicy.coords import Point, neighbour_table
+from gopolicy.features import encode, feature_planes
 
 log = logging.getLogger(__name__)
 
 RESIGN = "resign"
-_OFF = 2  # padding value for off-board points
 
 
 @dataclass(frozen=True)
@@ -58,22 +58,12 @@ class Decision:
     reason: str
 
 
-def own_eyes(grid: np.ndarray, colour: int) -> np.ndarray:
-    """Return bool[size, size]: the empty points that are eyes of `colour` (rule above)."""
-    size = grid.shape[0]
-    g = np.pad(grid.astype(np.int8), 1, constant_values=_OFF)
-    c = g[1:-1, 1:-1]
-    sides = [g[2:, 1:-1], g[:-2, 1:-1], g[1:-1, 2:], g[1:-1, :-2]]
-    diagonals = [g[2:, 2:], g[2:, :-2], g[:-2, 2:], g[:-2, :-2]]
-    surrounded = np.ones((size, size), dtype=bool)
-    for s in sides:
-        surrounded &= (s == colour) | (s == _OFF)
-    enemy_diag = sum((d == -colour).astype(np.int8) for d in diagonals)
-    on_edge = np.zeros((size, size), dtype=bool)
-    for d in diagonals:
-        on_edge |= d == _OFF
-    allowed = np.where(on_edge, 0, 1)
-    return (c == 0) & surrounded & (enemy_diag <= allowed)
+def sensible_moves(position, colour: int) -> np.ndarray:
+    """Return bool[size, size]: the legal moves of `colour` that fill no own eye (the
+    sensibleness feature plane, so the engine and the network share one eye rule)."""
+    if position.to_play != colour:
+        position = position.with_to_play(colour)
+    return encode(position)[feature_planes("sensibleness")][0].astype(bool)
 
 
 def empty_regions(grid: np.ndarray) -> tuple[np.ndarray, list[tuple[int, bool, bool]]]:
@@ -120,9 +110,8 @@ def score_for(position, colour: int) -> float:
 def candidates(position, colour: int, territory_max: int = 60, cleanup: bool = False
                ) -> tuple[np.ndarray, bool]:
     """Return (bool[size, size] sensible moves for `colour`, whether a region is contested)."""
-    grid = position.grid
-    mask = position.legal_mask(colour) & ~own_eyes(grid, colour)
-    labels, regions = empty_regions(grid)
+    mask = sensible_moves(position, colour)
+    labels, regions = empty_regions(position.grid)
     settled = np.zeros(len(regions) + 1, dtype=bool)  # last entry: stones (label -1)
     contested = False
     for label, (count, black, white) in enumerate(regions):
@@ -197,6 +186,7 @@ class LazyPolicy:
 
             weights, device, symmetries = self._args
             self._policy = Policy(weights, device=device, symmetries=symmetries)
+            self._policy.warm_up()  # the first forward pass sets up oneDNN: pay it here, not in genmove
             log.info("policy loaded on %s", self._policy.device)
         except BaseException as error:  # reported to the command that needs the net
             self._error = error

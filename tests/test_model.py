@@ -14,14 +14,7 @@ from gopolicy.model import (  # noqa: E402
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run these small networks on one thread: they gain nothing from more, and on a shared
-    machine OpenMP threads waiting for each other make them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("k", [8, 128, 192, 256, 384])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.player import Player, PlayerConfig, RESIGN, candidates, own_eyes
+from engine.player import Player, PlayerConfig, RESIGN, candidates, sensible_moves
 from gopolicy.board import BLACK, WHITE, Position
 from gopolicy.coords import parse_vertex
 from gopolicy.policy import PolicyMap
@@ -58,10 +58,12 @@ def diagram(text: str) -> np.ndarray:
 ])
 def test_eye_rule(board, colour, eyes):
     grid = diagram(board)
-    # embed in a 19x19 board so that the diagram's lower left is A1 (edges are real)
-    full = np.zeros((19, 19), dtype=np.int8)
-    full[:3, :3] = grid
-    found = [tuple(map(int, p)) for p in np.argwhere(own_eyes(full, colour))]
+    # on a 19x19 board with the diagram's lower left at A1 (edges are real)
+    points = np.argwhere(grid != 0)
+    position = Position().setup(black=[tuple(p) for p in points if grid[tuple(p)] == BLACK],
+                                white=[tuple(p) for p in points if grid[tuple(p)] == WHITE])
+    eyes_mask = position.legal_mask(colour) & ~sensible_moves(position, colour)
+    found = [tuple(map(int, p)) for p in np.argwhere(eyes_mask)]
     assert [p for p in found if p[0] < 3 and p[1] < 3] == eyes
 
 

@@ -15,14 +15,7 @@ from gopolicy.policy import Policy, PolicyMap, masked_softmax, resolve_device  #
 from gopolicy.weights import WeightsError, save_weights  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run these small networks on one thread: they gain nothing from more, and on a shared
-    machine OpenMP threads waiting for each other make them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def diagram(text, size=19):

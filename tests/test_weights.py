@@ -26,14 +26,7 @@ INFO = {"provenance": {"games": "KGS 2001-2017", "commit": "abc123", "steps": 10
         "metrics": {"val_top1": 0.412, "val_nll": 2.31}}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run these small networks on one thread: they gain nothing from more, and on a shared
-    machine OpenMP threads waiting for each other make them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _net(k=8, seed=0):
