@@ -32,6 +32,23 @@ def test_json_contract_on_a_small_game(tmp_path, tiny_weights, capsys):
     assert result["by_move"]["0-19"]["positions"] == 6 and result["by_move"]["200+"]["positions"] == 0
 
 
+def test_split_scores_only_the_games_prepare_puts_there(tmp_path, tiny_weights, capsys):
+    """Each game lands in exactly one split, by the same rule as `gopolicy prepare`."""
+    from training.prepare import split_of
+
+    games = [GAME.replace(b"KM[6.5]", b"KM[%d.5]" % k) for k in range(12)]
+    for k, data in enumerate(games):
+        (tmp_path / f"g{k}.sgf").write_bytes(data)
+    fractions = "0.5,0.25,0.25"
+    counts = {}
+    for split in ("train", "val", "test"):
+        assert main(["evaluate", "--weights", str(tiny_weights), "--json", "--workers", "1",
+                     "--split", split, "--split-fractions", fractions, str(tmp_path)]) == 0
+        counts[split] = json.loads(capsys.readouterr().out)["games"]
+    expected = {s: sum(split_of(d, (0.5, 0.25, 0.25)) == s for d in games) for s in counts}
+    assert counts == expected and sum(counts.values()) == len(games)
+
+
 def test_bad_weights_file_exits_2(tmp_path, capsys):
     (tmp_path / "w.safetensors").write_bytes(b"nonsense")
     (tmp_path / "g.sgf").write_bytes(GAME)

@@ -20,7 +20,7 @@ from multiprocessing import get_context
 import numpy as np
 import torch
 
-from training.prepare import encode_unpacked  # a torch-free module for the worker processes
+from training.prepare import encode_unpacked, split_of  # a torch-free module for the worker processes
 
 BUCKETS = ((0, 20), (20, 50), (50, 100), (100, 200), (200, None))
 LEGAL_PLANES = slice(20, 28)  # capture size: one of them is set on every legal empty point
@@ -69,8 +69,10 @@ def score_batch(model, planes: np.ndarray, moves: np.ndarray, device) -> tuple[n
 
 
 def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", workers: int = 1,
-             limit: int | None = None) -> dict:
-    """Return the accuracy JSON dict of the network in `weights` on the games of `sources`.
+             limit: int | None = None, split: str | None = None,
+             fractions: tuple[float, float, float] = (0.96, 0.02, 0.02)) -> dict:
+    """Return the accuracy JSON dict of the network in `weights` on the games of `sources`
+    (only those `gopolicy prepare --split fractions` puts in `split`, if given).
 
     Raises WeightsError for an unusable weights file.
     """
@@ -91,6 +93,8 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
         pending.clear()
 
     items = iter_sgf_bytes([str(s) for s in sources])
+    if split is not None:
+        items = (item for item in items if split_of(item[1], fractions) == split)
     if limit is not None:
         items = (item for _, item in zip(range(limit), items))
     pool = get_context("spawn").Pool(workers) if workers > 1 else None
@@ -126,6 +130,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes encoding games (default: all cores)")
     parser.add_argument("--limit", type=int, help="read at most N games")
+    parser.add_argument("--split", choices=["train", "val", "test"],
+                        help="score only the games that `gopolicy prepare` puts in this split")
+    parser.add_argument("--split-fractions", default="0.96,0.02,0.02", metavar="TRAIN,VAL,TEST",
+                        help="the fractions given to prepare --split (default 0.96,0.02,0.02)")
 
 
 def run(args) -> int:
@@ -133,7 +141,9 @@ def run(args) -> int:
     from gopolicy.weights import WeightsError
 
     try:
-        result = evaluate(args.weights, args.sources, args.batch_size, args.device, args.workers, args.limit)
+        fractions = tuple(float(x) for x in args.split_fractions.split(","))
+        result = evaluate(args.weights, args.sources, args.batch_size, args.device, args.workers,
+                          args.limit, args.split, fractions)
     except WeightsError as e:
         print(f"gopolicy evaluate: {e}", file=sys.stderr)
         return 2
