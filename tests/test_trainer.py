@@ -76,17 +76,19 @@ def test_training_logs_metrics_and_keeps_last_and_best(tmp_path):
     assert not [p for p in run.iterdir() if "tmp" in p.name]
 
 
-def test_resume_continues_exactly(tmp_path):
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_resume_continues_exactly(tmp_path, optimizer):
     learnable(tmp_path / "data")
-    Trainer(config(tmp_path, out="straight")).run()
-    Trainer(config(tmp_path, out="split", steps=4)).run()
-    Trainer(config(tmp_path, out="split", steps=10, resume=True)).run()
+    Trainer(config(tmp_path, out="straight", optimizer=optimizer)).run()
+    Trainer(config(tmp_path, out="split", steps=4, optimizer=optimizer)).run()
+    Trainer(config(tmp_path, out="split", steps=10, resume=True, optimizer=optimizer)).run()
     a, b = ck.load(tmp_path / "straight" / ck.LAST), ck.load(tmp_path / "split" / ck.LAST)
     assert a["step"] == b["step"] == 10 and a["data"] == b["data"]
     for name in a["model"]:
         assert torch.equal(a["model"][name], b["model"][name]), name
-    for s in a["optimizer"]["state"]:
-        assert torch.equal(a["optimizer"]["state"][s]["momentum_buffer"], b["optimizer"]["state"][s]["momentum_buffer"])
+    for s, state in a["optimizer"]["state"].items():  # momentum buffers, or Adam's moments
+        for key, value in state.items():
+            assert torch.equal(value, b["optimizer"]["state"][s][key]), key
     # the same training rows (the split run also validated where it stopped, at step 4)
     train = lambda run: [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows(run) if r["split"] == "train"]
     assert train(tmp_path / "straight") == train(tmp_path / "split")
