@@ -1,6 +1,7 @@
 """Trainer: metrics and checkpoints, exact resume (also after SIGKILL), DDP under torchrun, export."""
 
 import csv
+import json
 import math
 import os
 import signal
@@ -171,6 +172,7 @@ def test_export_writes_weights_with_provenance(tmp_path):
     assert meta["dtype"] == "float16" and meta["config"]["filters"] == 8
     assert meta["provenance"]["step"] == 10 and meta["provenance"]["checkpoint"] == "best"
     assert meta["provenance"]["data"]["positions"]["train"] == 512
+    assert str(tmp_path) not in json.dumps(meta)  # no paths of the machine that trained it
     assert set(meta["metrics"]["val"]) >= {"loss", "top1", "top5"}
     state = ck.load(tmp_path / "run" / ck.BEST)["model"]
     torch.testing.assert_close(model.state_dict()["point_bias"], state["point_bias"].half().float())

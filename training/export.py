@@ -16,6 +16,16 @@ from pathlib import Path
 from training import checkpoint as ck
 
 
+def _portable(train: dict) -> dict:
+    """Return the training options worth publishing: folders by name only, since the weights
+    file travels to other machines and should not carry this one's paths."""
+    options = {k: v for k, v in train.items() if k not in ("progress", "tensorboard", "resume")}
+    for key in ("data", "out"):
+        if options.get(key):
+            options[key] = Path(options[key]).name
+    return options
+
+
 def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
     """Write the run's network to `out`; return the metadata written.
 
@@ -35,13 +45,13 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
     manifest = Path(train["data"]) / "manifest.json"
     if manifest.exists():
         m = json.loads(manifest.read_text())
-        data = {"sources": m.get("sources"), "positions": m.get("positions"), "games": m.get("games", {}).get("kept"),
+        data = {"sources": [Path(source).name for source in m.get("sources") or []], "positions": m.get("positions"), "games": m.get("games", {}).get("kept"),
                 "options": m.get("options")}
     metadata = {
         "provenance": {"run": run.resolve().name, "checkpoint": which, "step": int(state["step"]),
                        "samples": int(state["samples"]), "training_hours": round(float(state["elapsed_s"]) / 3600, 4),
                        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                       "training": {k: v for k, v in train.items() if k not in ("progress", "tensorboard", "resume")},
+                       "training": _portable(train),
                        "data": data},
         "metrics": {"val": dict(state.get("val", {}))},
     }
