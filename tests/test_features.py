@@ -6,18 +6,11 @@ Diagrams: top row first, X black, O white, . empty.
 import numpy as np
 import pytest
 
+from diagrams import board
+
 from gopolicy import features, ladders
 from gopolicy.board import BLACK, WHITE, Position
 from gopolicy.coords import format_vertex, parse_vertex
-
-
-def board(text: str, to_play: int = BLACK) -> Position:
-    """Return the position of an ASCII diagram (setup stones), `to_play` to move."""
-    rows = [r.split() for r in text.strip().splitlines()]
-    size = len(rows)
-    black = [(size - 1 - i, c) for i, r in enumerate(rows) for c, ch in enumerate(r) if ch == "X"]
-    white = [(size - 1 - i, c) for i, r in enumerate(rows) for c, ch in enumerate(r) if ch == "O"]
-    return Position(size).setup(black=black, white=white).with_to_play(to_play)
 
 
 def at(planes, vertex: str, size: int) -> list[int]:

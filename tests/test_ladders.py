@@ -9,21 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import KGS_DIR
+from diagrams import board
+
 from gopolicy import features, ladders
 from gopolicy.board import BLACK, WHITE, Position
 from gopolicy.coords import format_vertex, parse_vertex
 
-KGS_DIR = Path(__file__).resolve().parents[2] / "shared/data/kgs"
 GNUGO = Path("/usr/games/gnugo")
-
-
-def board(text: str, to_play: int = BLACK) -> Position:
-    """Return the position of an ASCII diagram (setup stones), `to_play` to move."""
-    rows = [r.split() for r in text.strip().splitlines()]
-    size = len(rows)
-    black = [(size - 1 - i, c) for i, r in enumerate(rows) for c, ch in enumerate(r) if ch == "X"]
-    white = [(size - 1 - i, c) for i, r in enumerate(rows) for c, ch in enumerate(r) if ch == "O"]
-    return Position(size).setup(black=black, white=white).with_to_play(to_play)
 
 
 def marked(position: Position, plane: int) -> set[str]:
