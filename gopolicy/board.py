@@ -161,6 +161,9 @@ class Position:
     libs = property(lambda self: self._view(3), doc="int16[N]: liberties of a chain, valid at chain[p]")
     chain_size = property(lambda self: self._view(4), doc="int16[N]: stones of a chain, valid at chain[p]")
     stones = property(lambda self: self._view(5), doc="int8[N]: +1 black, -1 white, 0 empty")
+    state_buffer = property(lambda self: self._buf,
+                            doc="uint8[13N]: the per-point state the six arrays above view, for "
+                                "numba kernels (board_kernels.views splits it); never write to it")
 
     def _derive(self, buf, to_play, ko, skey):
         """Return a new Position sharing this one's settings, with the given state."""
