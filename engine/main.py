@@ -21,6 +21,12 @@ from engine.gtp import GtpEngine
 from engine.player import LazyPolicy, PlayerConfig
 
 ENGINE_NAME = "gopolicy"
+# Lizzie 0.7.4 (Leelaz.java) takes the first word of the `version` reply, reads the number
+# after its first dot, and refuses analysis below 15 (a modal dialog, no lz-analyze). Our
+# lz-analyze lines are those of Leela Zero 0.17 (with lcb), so the reply leads with that
+# level and then says plainly whose version it is; `name` stays our own.
+LZ_ANALYSIS_LEVEL = "0.17"
+ENGINE_VERSION = f"{LZ_ANALYSIS_LEVEL} (lz-analyze level, for Lizzie) gopolicy {gopolicy.__version__}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +53,7 @@ def build_engine(policy, config: PlayerConfig = PlayerConfig(), input=None, outp
     context = Context(policy, config, komi=komi, superko=superko)
     handlers = [GameCommands(context), AnalysisCommands(context, parse_colour)]
     engine = GtpEngine(handlers, input=input, output=output, name=ENGINE_NAME,
-                       version=gopolicy.__version__)
+                       version=ENGINE_VERSION)
     engine.context = context
     return engine
 

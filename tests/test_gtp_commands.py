@@ -197,3 +197,15 @@ def test_list_commands_has_what_guis_look_for(gtp):
                  "lz-analyze", "kata-analyze", "genmove_analyze", "lz-genmove_analyze",
                  "kata-genmove_analyze", "heatmap", "kata-raw-nn"]:
         assert name in listed, name
+
+
+def test_version_passes_lizzies_check_and_names_gopolicy(gtp):
+    """Lizzie 0.7.4 (Leelaz.java): the reply's first word split at dots, int of the second part
+    must be >= 15, else a modal dialog and no analysis; `name` must not claim another engine."""
+    import gopolicy
+
+    version = gtp("2 version")[3:]
+    minor = int(version.split(" ")[0].split(".")[1])
+    assert minor >= 15
+    assert f"gopolicy {gopolicy.__version__}" in version
+    assert gtp("1 name") == "=1 gopolicy"
