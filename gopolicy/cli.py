@@ -14,6 +14,7 @@ from importlib import import_module
 # name -> (module, one-line help)
 SUBCOMMANDS = {
     "gtp": ("engine.main", "play over the Go Text Protocol (GoGui, Sabaki, Lizzie, KaTrain)"),
+    "analysis": ("engine.katago_analysis", "answer KataGo's JSON analysis protocol with the policy (KaTrain)"),
     "match": ("engine.match", "play matches against another GTP engine"),
     "prepare": ("training.prepare", "turn SGF collections into training shards"),
     "train": ("training.trainer", "train a policy network on prepared shards"),
