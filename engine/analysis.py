@@ -98,9 +98,21 @@ def gfx_influence(pmap) -> str:
 
 
 def dboard(pmap) -> str:
-    """Return the raw probabilities as a GoGui dboard: rows top first, floats."""
-    rows = pmap.probs[::-1]
-    return "\n".join(" ".join(f"{p:.4f}" for p in row) for row in rows)
+    """Return a GoGui dboard of the policy on a log scale, rows top first: 1 on the most
+    probable move, 1 + log10(p / pmax) / 3 elsewhere (0.667 at a tenth of the best, 0.333 at a
+    hundredth), 0 below a thousandth of the best and on illegal points.
+
+    GoGui draws a square of side proportional to the value and nothing below 0.01, so raw
+    probabilities (mostly under 0.01) drew an empty board; this view shows the moves the
+    linear influence view leaves too small to see.
+    """
+    probs = pmap.probs
+    pmax = float(probs.max())
+    values = np.zeros_like(probs, dtype=np.float64)
+    if pmax > 0:
+        rel = np.where(probs > 0, probs / pmax, 0.0)
+        values = np.clip(1.0 + np.log10(np.maximum(rel, 1e-12)) / _DECADES, 0.0, 1.0)
+    return "\n".join(" ".join(f"{v:.3f}" for v in row) for row in values[::-1])
 
 
 def top_moves_text(pmap, n: int = 10) -> str:
@@ -188,7 +200,7 @@ class AnalysisCommands:
         "gfx/Policy heatmap White/gopolicy-policy_gfx w",
         "gfx/Policy heatmap %c/gopolicy-policy_gfx %c",
         "gfx/Policy influence %c/gopolicy-policy_influence %c",
-        "dboard/Policy probabilities %c/gopolicy-policy_dboard %c",
+        "dboard/Policy log scale (best = 1) %c/gopolicy-policy_dboard %c",
         "string/Policy top moves %c/gopolicy-policy_top %c",
     ]
 

@@ -13,7 +13,7 @@ from engine.analysis import (dboard, gfx_heatmap, gfx_influence, info_line, lz_h
                              parse_analyze_args, raw_nn, top_moves_text)
 from engine.commands import parse_colour
 from engine.gtp import GtpError
-from gopolicy.coords import parse_vertex
+from gopolicy.coords import COLUMNS, parse_vertex
 from gopolicy.policy import PolicyMap
 
 
@@ -100,10 +100,27 @@ def test_gfx_influence_and_dboard():
     values = dict(zip(influence[0].split()[1::2], map(float, influence[0].split()[2::2])))
     assert values["D4"] == 1.0 and 0 < values["Q16"] < 1
     assert influence[1].startswith("TEXT")
-    rows = dboard(PMAP).split("\n")
-    assert len(rows) == 19 and all(len(r.split()) == 19 for r in rows)
-    assert float(rows[15].split()[3]) == pytest.approx(0.31, abs=1e-4)   # D4: 4th row from the bottom
-    assert float(rows[3].split()[15]) == pytest.approx(0.2, abs=1e-4)    # Q16
+
+
+def test_dboard_is_log_scaled_so_gogui_draws_it():
+    """GoGui draws a dboard value as a square of side ~ value, nothing below 0.01: the best
+    move is 1, a tenth of it 2/3, a hundredth 1/3, under a thousandth and illegal 0."""
+    pmap = make_map({"D4": 0.5, "Q16": 0.05, "C3": 0.005, "K10": 0.0004})
+    pmap.probs[parse_vertex("A1")] = 0.0  # an illegal point
+    rows = [[float(v) for v in row.split()] for row in dboard(pmap).split("\n")]
+    assert len(rows) == 19 and all(len(row) == 19 for row in rows)
+    at = lambda vertex: rows[19 - int(vertex[1:])][COLUMNS.index(vertex[0])]  # noqa: E731
+    assert at("D4") == 1.0
+    assert at("Q16") == pytest.approx(2 / 3, abs=1e-3)
+    assert at("C3") == pytest.approx(1 / 3, abs=1e-3)
+    assert at("K10") == 0.0 and at("A1") == 0.0
+    assert all(0.0 <= v <= 1.0 for row in rows for v in row)
+    # raw, only D4 and Q16 reach GoGui's 0.01; scaled, every point within 1/1000 of the best does
+    assert int((pmap.probs >= 0.01).sum()) == 2
+    assert sum(v >= 0.01 for row in rows for v in row) == 361 - 2  # all but K10 and A1
+    uniform = make_map({})
+    assert {float(v) for v in dboard(uniform).split()} == {1.0}
+    assert {float(v) for v in dboard(PolicyMap(np.zeros((19, 19), np.float32), 1, 19)).split()} == {0.0}
 
 
 def test_lz_heatmap_and_raw_nn_orientation():

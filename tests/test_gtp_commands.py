@@ -209,3 +209,32 @@ def test_version_passes_lizzies_check_and_names_gopolicy(gtp):
     assert minor >= 15
     assert f"gopolicy {gopolicy.__version__}" in version
     assert gtp("1 name") == "=1 gopolicy"
+
+
+def test_every_gogui_analyze_command_shows_something(gtp):
+    """Each `gogui-analyze_commands` entry, run as GoGui 1.6 runs it (%c -> the colour to
+    move), gives output GoGui draws visibly: gfx COLOR/LABEL or INFLUENCE values of at least
+    0.01, a dboard whose largest value is 1, a non-empty string."""
+    play_all(gtp, "b D4,w Q16")
+    entries = gtp("gogui-analyze_commands")[2:].split("\n")
+    assert len(entries) >= 5
+    for entry in entries:
+        kind, label, command = entry.split("/")
+        assert label and kind in ("gfx", "dboard", "string"), entry
+        body = gtp(f"7 {command.replace('%c', 'b')}")
+        assert body.startswith("=7 "), (entry, body)
+        lines = [line for line in body[3:].split("\n") if line.strip()]
+        if kind == "gfx":
+            colours = [line for line in lines if line.startswith("COLOR ")]
+            influence = [float(v) for line in lines if line.startswith("INFLUENCE ")
+                         for v in line.split()[2::2]]
+            assert any(len(line.split()) > 2 for line in colours) or max(influence) == 1.0, entry
+            assert any(line.startswith("TEXT ") for line in lines), entry
+        elif kind == "dboard":
+            values = [[float(v) for v in line.split()] for line in lines]
+            assert len(values) == 19 and all(len(row) == 19 for row in values), entry
+            assert max(map(max, values)) == 1.0, entry
+            assert sum(v >= 0.01 for row in values for v in row) >= 10, entry
+            assert values[15][3] == 0.0 and values[3][15] == 0.0, "stones at D4 and Q16"
+        else:
+            assert re.search(r"\b[A-HJ-T]\d{1,2}\b", body), entry
