@@ -32,10 +32,13 @@ RAW_NOTE = "raw policy, one forward pass, no search"
 _RAMP = ["#440154", "#472c7a", "#3b518b", "#2c718e", "#21908d",
          "#27ad81", "#5cc863", "#aadc32", "#fde725"]
 _LEVELS = 16
-_DECADES = 3.0
-# key-value pairs of lz-analyze / kata-analyze accepted (only `interval` changes anything)
-_ANALYZE_KEYS = {"interval", "minmoves", "maxmoves", "ownership", "ownershipStdev", "pvVisits",
-                 "pvEdgeVisits", "movesOwnership", "rootInfo"}  # the colour scale spans p/pmax from 10^-3 to 1, logarithmically
+_MAX_CENTIS = 10**7  # the longest analysis interval accepted, in centiseconds (about 28 hours)
+_DECADES = 3.0  # the colour scale spans p/pmax from 10^-3 to 1, logarithmically
+# key-value pairs of lz-analyze / kata-analyze accepted and checked (only `interval` changes
+# anything): counts are whole numbers, flags true or false
+_ANALYZE_COUNTS = {"minmoves", "maxmoves", "pvVisits", "pvEdgeVisits"}
+_ANALYZE_FLAGS = {"ownership", "ownershipStdev", "movesOwnership", "rootInfo"}
+_MAX_COUNT = 10**9
 
 
 def _ramp_colour(x: float) -> str:
@@ -166,6 +169,23 @@ def info_line(pmap, kata: bool = False, max_moves: int = MAX_INFO_MOVES) -> str:
     return " ".join(parts)
 
 
+def _is_number(text: str) -> bool:
+    """True for an optionally negative run of ASCII digits (an interval, valid or not)."""
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit()
+
+
+def _natural(text: str, high: int) -> int:
+    """Return a whole number 0..high written in ASCII digits; GtpError("syntax error")
+    otherwise (negative, too large, anything else: never a Python int of 10^6 digits)."""
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(high)):
+        raise GtpError("syntax error")
+    value = int(text)
+    if value > high:
+        raise GtpError("syntax error")
+    return value
+
+
 def parse_analyze_args(args, parse_colour) -> tuple[int | None, float]:
     """Return (colour or None, interval in seconds) from `[colour] [interval] [key value]...`.
 
@@ -175,19 +195,20 @@ def parse_analyze_args(args, parse_colour) -> tuple[int | None, float]:
     colour, centis = None, 0
     if args and args[0].lower() in ("b", "w", "black", "white"):
         colour = parse_colour(args.pop(0))
-    if args and args[0].lstrip("-").isdigit():
-        centis = int(args.pop(0))
+    if args and _is_number(args[0]):
+        centis = _natural(args.pop(0), _MAX_CENTIS)
     if len(args) % 2:
         raise GtpError("syntax error")
     for key, value in zip(args[::2], args[1::2]):
-        if key not in _ANALYZE_KEYS:
-            raise GtpError("syntax error")
         if key == "interval":
-            if not value.isdigit():
+            centis = _natural(value, _MAX_CENTIS)
+        elif key in _ANALYZE_FLAGS:
+            if value not in ("true", "false"):
                 raise GtpError("syntax error")
-            centis = int(value)
-    if centis < 0 or centis > 10**7:
-        raise GtpError("syntax error")
+        elif key in _ANALYZE_COUNTS:
+            _natural(value, _MAX_COUNT)
+        else:
+            raise GtpError("syntax error")
     return colour, centis / 100.0
 
 

@@ -39,12 +39,15 @@ def parse_point(text: str, size: int = 19) -> Point | None:
         raise GtpError("invalid coordinate") from None
 
 
-def parse_int(text: str, low: int = -2**31, high: int = 2**31) -> int:
-    """Return an integer argument in [low, high]; GtpError("syntax error") otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise GtpError("syntax error") from None
+def parse_int(text: str, low: int = -2**31, high: int = 2**31 - 1) -> int:
+    """Return an integer argument (ASCII digits, an optional leading '-') in [low, high];
+    GtpError("syntax error") otherwise, however many digits it has."""
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise GtpError("syntax error")
+    if len(digits.lstrip("0")) > max(len(str(abs(low))), len(str(abs(high)))):
+        raise GtpError("syntax error")  # out of range, and never a Python int of 10^6 digits
+    value = int(text)
     if not low <= value <= high:
         raise GtpError("syntax error")
     return value

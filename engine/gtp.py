@@ -13,6 +13,13 @@ processed normally. A reader thread keeps the input flowing while a stream runs.
 Replies are `=[id] text` or `?[id] text` followed by a blank line, flushed at once.
 Command names are case sensitive, as in the specification; arguments are strings,
 each handler decides on case. Logs go to the logging module (stderr), never stdout.
+
+No input line can end the engine: whatever goes wrong while a line is preprocessed,
+parsed, dispatched, run or formatted becomes one `? internal error: ...` reply (with the
+id when one was read) and the next line is served. Ids are kept as their digits, so an
+id of any length is echoed without ever becoming a Python int (whose conversion stops at
+4300 digits). The engine ends on `quit`, at the end of its input, or when its output is
+gone (nothing can be answered any more).
 """
 
 import inspect
@@ -28,12 +35,17 @@ log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 2
 _EOF = object()
+_MAX_READ_FAILURES = 10  # unreadable lines in a row before the input counts as ended
 # every code point below 32 except HT (9) and LF (10), and DEL: removed (spec 3.1)
 _CONTROL = {c: None for c in (*range(0, 9), *range(11, 32), 127)}
 
 
 class GtpError(Exception):
     """A command failed; str() is the text of the `?` reply (e.g. "illegal move")."""
+
+
+class OutputClosed(Exception):
+    """The output stream refused a write: the controller is gone, nothing can be answered."""
 
 
 @dataclass
@@ -69,13 +81,16 @@ def preprocess(raw: str | bytes) -> str:
     return line.replace("\t", " ").replace("\n", " ").strip()
 
 
-def parse(line: str) -> tuple[int | None, str, list[str]]:
-    """Split a preprocessed, non-empty line into (id or None, command name, arguments)."""
-    words = line.split(" ")
-    words = [w for w in words if w]
+def parse(line: str) -> tuple[str | None, str, list[str]]:
+    """Split a preprocessed, non-empty line into (id or None, command name, arguments).
+
+    The id is the leading word when it is all ASCII digits, returned as its decimal digits
+    without leading zeros ("007" -> "7"), however long it is.
+    """
+    words = [w for w in line.split(" ") if w]
     command_id = None
-    if words[0].isdigit() and words[0].isascii():
-        command_id = int(words[0])
+    if words and words[0].isascii() and words[0].isdigit():
+        command_id = words[0].lstrip("0") or "0"
         words = words[1:]
     if not words:
         return command_id, "", []
@@ -83,9 +98,36 @@ def parse(line: str) -> tuple[int | None, str, list[str]]:
 
 
 def _clean_body(text: str) -> str:
-    """Return reply text that cannot end the reply early: no CR, no empty inner line."""
+    """Return reply text that cannot end the reply early (no CR, no empty inner line) and
+    that any UTF-8 output can take (lone surrogates become '?')."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
     lines = [line.rstrip() for line in text.replace("\r", "").split("\n")]
     return "\n".join(line for line in lines if line.strip())
+
+
+@dataclass
+class _Unreadable:
+    """Queue item for an input line that raised while being read (e.g. undecodable text)."""
+
+    reason: str
+
+
+def _input_closed(error: Exception) -> bool:
+    """True when a read error means the input is gone (OSError, a closed file), not that
+    one line was bad (UnicodeDecodeError and every other exception)."""
+    if isinstance(error, UnicodeError):
+        return False
+    return isinstance(error, (OSError, ValueError))
+
+
+def _error_text(error: BaseException) -> str:
+    """Return the first line of an exception's message (at most 200 characters), or its
+    type name when the message is empty or cannot be turned into text."""
+    try:
+        text = str(error)
+    except Exception:  # a broken __str__ must not escape the error path
+        text = ""
+    return (text.strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 class GtpEngine:
@@ -141,19 +183,36 @@ class GtpEngine:
         return ""
 
     # ---- input ---------------------------------------------------------------------
+    def _put(self, item) -> None:
+        self._queue.put(item)
+        self._arrived.set()
+
     def _read_input(self) -> None:
-        """Reader thread: move every input line into the queue, then an EOF marker."""
+        """Reader thread: move every input line into the queue, then an EOF marker.
+
+        A line that raises while being read is queued as _Unreadable (it gets a `?` reply);
+        a closed input, or _MAX_READ_FAILURES bad lines in a row, ends the input.
+        """
+        failures = 0
         try:
             while True:
-                raw = self.input.readline()
+                try:
+                    raw = self.input.readline()
+                except Exception as error:
+                    if _input_closed(error) or failures >= _MAX_READ_FAILURES:
+                        raise
+                    failures += 1
+                    log.warning("cannot read an input line: %s", error)
+                    self._put(_Unreadable(_error_text(error)))
+                    continue
+                failures = 0
                 if not raw:
                     break
-                self._queue.put(raw)
-                self._arrived.set()
-        except (OSError, ValueError) as error:  # closed or broken input: treat as EOF
-            log.debug("input closed: %s", error)
-        self._queue.put(_EOF)
-        self._arrived.set()
+                self._put(raw)
+        except Exception as error:  # closed or broken input: the end of the conversation
+            log.info("input ended: %s", _error_text(error))
+        finally:  # whatever happened, the serving loop must not wait for ever
+            self._put(_EOF)
 
     def input_pending(self) -> bool:
         """Return True when a line (or EOF) is waiting to be processed."""
@@ -174,16 +233,20 @@ class GtpEngine:
 
     # ---- output --------------------------------------------------------------------
     def _write(self, text: str) -> None:
-        self.output.write(text)
-        self.output.flush()
+        """Write and flush `text`; raise OutputClosed when the output refuses it."""
+        try:
+            self.output.write(text)
+            self.output.flush()
+        except (OSError, ValueError) as error:  # broken pipe, closed file
+            raise OutputClosed(str(error)) from error
 
-    def _reply(self, ok: bool, command_id: int | None, body: str) -> None:
+    def _reply(self, ok: bool, command_id: str | None, body: str) -> None:
         status = ("=" if ok else "?") + ("" if command_id is None else str(command_id))
         # a body starting with a newline (showboard) starts on the next line, as in GNU Go
         separator = " \n" if body.startswith("\n") and body.strip() else " "
         self._write(f"{status}{separator}{_clean_body(body)}\n\n")
 
-    def _stream(self, command_id: int | None, stream: Stream) -> None:
+    def _stream(self, command_id: str | None, stream: Stream) -> None:
         self._write("=" + ("" if command_id is None else str(command_id)) + "\n")
         try:
             for line in stream.lines:
@@ -197,17 +260,36 @@ class GtpEngine:
             else:  # lines exhausted: an analysis reply stays open until input arrives
                 while stream.until_input and not self._wait_for_input(1.0):
                     pass
+        except OutputClosed:
+            raise
         except Exception:  # the '=' is out already: end the reply, keep the engine up
             log.exception("stream failed")
         self._write("\n")
 
     # ---- dispatch ------------------------------------------------------------------
     def handle(self, raw: str | bytes) -> bool:
-        """Process one raw input line, writing its reply; return False after `quit`."""
-        line = preprocess(raw)
-        if not line:
+        """Process one raw input line, writing exactly one reply (none for an empty line);
+        return False after `quit`.
+
+        Any exception while the line is preprocessed, parsed, dispatched, run or its reply
+        formatted becomes `? internal error: ...`; only OutputClosed goes up to the caller.
+        """
+        command_id = None
+        try:
+            line = preprocess(raw)
+            if not line:
+                return True
+            command_id, name, args = parse(line)
+            return self._dispatch(command_id, name, args)
+        except OutputClosed:
+            raise
+        except Exception as error:  # a bug must not take the engine down
+            log.exception("input line failed")
+            self._reply(False, command_id, f"internal error: {_error_text(error)}")
             return True
-        command_id, name, args = parse(line)
+
+    def _dispatch(self, command_id: str | None, name: str, args: list[str]) -> bool:
+        """Run one parsed command and write its reply; return False after `quit`."""
         method = self.commands.get(name)
         if method is None:
             self._reply(False, command_id, "unknown command")
@@ -219,18 +301,19 @@ class GtpEngine:
             return True
         try:
             result = method(*args)
+            if not isinstance(result, Stream):
+                body = "" if result is None else str(result)
         except GtpError as error:
             self._reply(False, command_id, str(error) or "failed")
             return True
-        except Exception as error:  # a bug must not take the engine down
+        except Exception as error:  # a bug in a handler must not take the engine down
             log.exception("command %r failed", name)
-            text = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-            self._reply(False, command_id, f"internal error: {text}")
+            self._reply(False, command_id, f"internal error: {_error_text(error)}")
             return True
         if isinstance(result, Stream):
             self._stream(command_id, result)
         else:
-            self._reply(True, command_id, "" if result is None else str(result))
+            self._reply(True, command_id, body)
         return not self._quit
 
     def execute(self, line: str) -> str:
@@ -255,9 +338,12 @@ class GtpEngine:
                 raw = self._queue.get()
                 if raw is _EOF:
                     break
+                if isinstance(raw, _Unreadable):
+                    self._reply(False, None, f"internal error: cannot read the line: {raw.reason}")
+                    continue
                 if not self.handle(raw):
                     break
-        except BrokenPipeError:  # the controller went away: nothing left to answer
-            log.info("output closed")
+        except OutputClosed as error:  # the controller went away: nothing left to answer
+            log.info("output closed: %s", error)
         return 0
 

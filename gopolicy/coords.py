@@ -36,9 +36,11 @@ def parse_vertex(text: str, size: int = 19) -> Point | None:
     word = text.strip().upper()
     if word == "PASS":
         return None
-    if len(word) < 2 or word[0] not in COLUMNS or not word[1:].isdigit():
+    if len(word) < 2 or word[0] not in COLUMNS or not (word[1:].isascii() and word[1:].isdigit()):
         raise ValueError(f"bad vertex {text!r}")
     col = COLUMNS.index(word[0])
+    if len(word[1:].lstrip("0")) > 2:
+        raise ValueError(f"vertex {text!r} is off a {size}x{size} board")
     row = int(word[1:]) - 1
     if not (0 <= row < size and 0 <= col < size):
         raise ValueError(f"vertex {text!r} is off a {size}x{size} board")

@@ -150,12 +150,18 @@ def test_top_moves_text_says_raw_policy():
     (["w"], (-1, 0.0)),
     (["interval", "30"], (None, 0.3)),
     (["b", "interval", "100", "maxmoves", "5"], (1, 1.0)),
+    (["10", "ownership", "true", "minmoves", "0"], (None, 0.1)),
+    (["10000000"], (None, 100000.0)),
+    (["000000000000000000000010"], (None, 0.1)),
 ])
 def test_analyze_arguments(args, expected):
     assert parse_analyze_args(args, parse_colour) == expected
 
 
-@pytest.mark.parametrize("args", [["b", "x"], ["interval"], ["interval", "x"], ["-5"], ["q", "1"]])
+@pytest.mark.parametrize("args", [["b", "x"], ["interval"], ["interval", "x"], ["-5"], ["q", "1"],
+                                  ["10000001"], ["²"], ["interval", "٣"], ["9" * 5000],
+                                  ["-" + "9" * 1_000_000], ["10", "maxmoves", "-1"],
+                                  ["10", "ownership", "yes"], ["10", "pvVisits", "9" * 40]])
 def test_bad_analyze_arguments(args):
     with pytest.raises(GtpError):
         parse_analyze_args(args, parse_colour)
