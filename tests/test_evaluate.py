@@ -49,6 +49,40 @@ def test_split_scores_only_the_games_prepare_puts_there(tmp_path, tiny_weights, 
     assert counts == expected and sum(counts.values()) == len(games)
 
 
+def test_the_shipped_network_is_the_default(tmp_path, capsys):
+    """`gopolicy evaluate --json games/` with no --weights scores the shipped network."""
+    from gopolicy.weights import default_weights_path
+
+    if not default_weights_path().is_file():
+        pytest.skip("no shipped network in weights/")
+    (tmp_path / "g.sgf").write_bytes(GAME)
+    assert main(["evaluate", "--json", "--workers", "1", str(tmp_path)]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "--json", "--workers", "1", "--weights", str(default_weights_path()),
+                 str(tmp_path)]) == 0
+    assert default == json.loads(capsys.readouterr().out)
+    assert default["games"] == 1 and default["positions"] == 6
+
+
+def test_no_subcommand_requires_weights():
+    """Every command that loads a network (gtp, match, evaluate, heatmap, review, annotate, ...)
+    falls back to the shipped one: none has a required --weights."""
+    import argparse
+    from importlib import import_module
+
+    from gopolicy.cli import SUBCOMMANDS
+
+    with_weights = []
+    for name, (module, _) in SUBCOMMANDS.items():
+        parser = argparse.ArgumentParser()
+        import_module(module).add_arguments(parser)
+        for action in parser._actions:
+            if "--weights" in action.option_strings:
+                with_weights.append(name)
+                assert not action.required and action.default is None, name
+    assert {"gtp", "match", "evaluate", "heatmap", "review", "annotate"} <= set(with_weights)
+
+
 def test_bad_weights_file_exits_2(tmp_path, capsys):
     (tmp_path / "w.safetensors").write_bytes(b"nonsense")
     (tmp_path / "g.sgf").write_bytes(GAME)

@@ -123,7 +123,8 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
 def add_arguments(parser) -> None:
     """Add the `gopolicy evaluate` options to `parser`."""
     parser.add_argument("sources", nargs="+", help="SGF files, folders, .tar.gz/.tgz/.zip archives")
-    parser.add_argument("--weights", required=True, help="weights file (.safetensors)")
+    parser.add_argument("--weights", default=None,
+                        help="weights file (.safetensors; default: weights/default.safetensors)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     parser.add_argument("--batch-size", type=int, default=512, help="positions per forward pass")
@@ -138,11 +139,12 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Run `gopolicy evaluate`; return the exit status."""
-    from gopolicy.weights import WeightsError
+    from gopolicy.weights import WeightsError, default_weights_path
 
+    weights = args.weights if args.weights is not None else default_weights_path()
     try:
         fractions = tuple(float(x) for x in args.split_fractions.split(","))
-        result = evaluate(args.weights, args.sources, args.batch_size, args.device, args.workers,
+        result = evaluate(weights, args.sources, args.batch_size, args.device, args.workers,
                           args.limit, args.split, fractions)
     except WeightsError as e:
         print(f"gopolicy evaluate: {e}", file=sys.stderr)
