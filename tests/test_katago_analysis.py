@@ -8,6 +8,7 @@ Expected texts and fields are those of KataGo's docs/Analysis_Engine.md and of i
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -405,3 +406,15 @@ def test_the_real_command_with_katrains_arguments(weights, tmp_path):
     assert any(r.get("field") == "boardXSize" and r["id"] == "b" for r in replies)
     assert any(r.get("version") == "0.1.0" for r in replies)
     assert "ready to begin handling requests" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("gopolicy-katago") is None, reason="gopolicy is not installed as a package")
+def test_gopolicy_katago_script_is_gopolicy_analysis(weights, tmp_path):
+    proc = subprocess.run(
+        ["gopolicy-katago", "analysis", "-model", "kata.bin.gz", "-config", "analysis.cfg",
+         "--weights", str(weights), "--device", "cpu"],
+        input=query(includePolicy=True) + "\n", capture_output=True, text=True, timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    replies = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(replies) == 1 and replies[0]["turnNumber"] == 2 and len(replies[0]["policy"]) == 362

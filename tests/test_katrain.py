@@ -242,8 +242,9 @@ def network_best_move() -> str:
     return format_vertex(Policy(device="cpu").evaluate(position).best())
 
 
-def katrain_config(home: Path, katago: Path) -> Path:
-    """Write KaTrain's package config with our engine and only the policy view (still off)."""
+def katrain_config(home: Path, katago) -> Path:
+    """Write KaTrain's package config with `katago` as its KataGo executable and only the
+    policy view (still off); return its path."""
     from importlib.resources import files
 
     config = json.loads((files("katrain") / "config.json").read_text())
@@ -272,9 +273,11 @@ def wait_until(condition, what: str, log: Path, seconds: float = WAIT_S):
 def test_katrain_window_draws_our_policy(katrain_modules, display, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    script = home / "gopolicy-katago"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m gopolicy analysis --device cpu "$@"\n')
-    script.chmod(0o755)
+    script = "gopolicy-katago"  # the README's set-up: KaTrain finds the console script on PATH
+    if shutil.which(script) is None:  # not installed as a package: a wrapper of our own
+        script = home / "katago"
+        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m gopolicy analysis --device cpu "$@"\n')
+        script.chmod(0o755)
     sgf = home / "setup.sgf"
     sgf.write_text("(;GM[1]FF[4]SZ[19]KM[6.5]RU[Japanese]AB[pd][dp][pp]AW[dd][qj]PL[W])")  # SETUP
     log = tmp_path / "katrain.log"
