@@ -146,6 +146,18 @@ def is_marked(pixels: np.ndarray) -> bool:
     return bool(np.mean(~board & ~dark) > 0.4)
 
 
+def marked_points(image: np.ndarray, grid) -> list[str]:
+    """Return the empty-board vertices (other than CLICKED) that carry a candidate circle."""
+    return [f"{c}{r}" for c in COLUMNS for r in range(1, 20)
+            if f"{c}{r}" != CLICKED and is_marked(patch(image, f"{c}{r}", grid))]
+
+
+def drawn(image: np.ndarray, grid, expected: list[str]) -> bool:
+    """True once the screen shows our stone and circles on our candidates only."""
+    marked = marked_points(image, grid)
+    return set(marked) <= set(expected) and len(marked) >= min(10, len(expected))
+
+
 def engine_candidates(move: str) -> list[str]:
     """Return the vertices of our own lz-analyze line after Black plays `move` (best first),
     from the shipped network in-process, as the engine Lizzie started computes them."""
@@ -193,9 +205,12 @@ def test_lizzie_draws_the_policy_after_a_move(display, tmp_path):
         played, _ = out.wait(rf"^> \d+ play B {CLICKED}$", after=start)
         again, analyze = out.wait(r"^> (\d+) lz-analyze \d+", after=played)
         out.wait(rf"^={analyze.group(1)}$", after=again)
-        expected = engine_candidates(CLICKED)  # also gives Lizzie a few seconds to draw
-        time.sleep(2)
+        expected = engine_candidates(CLICKED)
         after = screenshot(display)
+        deadline = time.monotonic() + 60  # until Lizzie has drawn the new candidates
+        while not drawn(after, grid, expected) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            after = screenshot(display)
     finally:
         from PIL import Image
 
@@ -208,8 +223,7 @@ def test_lizzie_draws_the_policy_after_a_move(display, tmp_path):
     assert board_grid(after) == grid
     stone = patch(after, CLICKED, grid)
     assert np.mean(stone.sum(axis=1) < 150) > 0.5, "no black stone where we clicked"
-    marked = [f"{c}{r}" for c in COLUMNS for r in range(1, 20)
-              if f"{c}{r}" != CLICKED and is_marked(patch(after, f"{c}{r}", grid))]
+    marked = marked_points(after, grid)
     assert expected and len(expected) >= 5
     assert set(marked) <= set(expected), f"circles off our candidates: {set(marked) - set(expected)}"
     assert len(marked) >= min(10, len(expected)), (marked, expected)
