@@ -26,20 +26,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# Kivy reads these when it is imported: no window, no argv parsing, a private home
-os.environ.setdefault("KIVY_NO_WINDOW", "1")
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ.setdefault("KIVY_NO_FILELOG", "1")
+# Kivy reads these when it is first imported: no window, no argv parsing, no logs, a private home
+KIVY_HEADLESS = {"KIVY_NO_WINDOW": "1", "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1",
+                 "KIVY_NO_FILELOG": "1"}
 
 
 @pytest.fixture(scope="module")
 def katrain_modules(tmp_path_factory):
-    os.environ.setdefault("KIVY_HOME", str(tmp_path_factory.mktemp("kivy")))
-    pytest.importorskip("katrain")
-    from katrain.core.engine import KataGoEngine
-    from katrain.core.game_node import GameNode
-    from pysgf import Move
+    """Return KaTrain's (KataGoEngine, GameNode, Move), imported headless; skip without katrain."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**KIVY_HEADLESS, "KIVY_HOME": str(tmp_path_factory.mktemp("kivy"))}.items():
+            patch.setenv(name, value)
+        pytest.importorskip("katrain")
+        from katrain.core.engine import KataGoEngine
+        from katrain.core.game_node import GameNode
+        from pysgf import Move
 
     return KataGoEngine, GameNode, Move
 
@@ -281,8 +282,8 @@ def test_katrain_window_draws_our_policy(katrain_modules, display, tmp_path):
     sgf = home / "setup.sgf"
     sgf.write_text("(;GM[1]FF[4]SZ[19]KM[6.5]RU[Japanese]AB[pd][dp][pp]AW[dd][qj]PL[W])")  # SETUP
     log = tmp_path / "katrain.log"
-    env = dict(os.environ, HOME=str(home), KIVY_HOME=str(home / "kivy"), KIVY_NO_ARGS="1",
-               DISPLAY=display)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("KIVY_")}
+    env.update(HOME=str(home), KIVY_HOME=str(home / "kivy"), KIVY_NO_ARGS="1", DISPLAY=display)
     with open(log, "wb") as out:
         app = subprocess.Popen([sys.executable, "-m", "katrain", str(katrain_config(home, script)), str(sgf)],
                                env=env, cwd=home, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
