@@ -153,7 +153,7 @@ def marked_points(image: np.ndarray, grid) -> list[str]:
 
 
 def drawn(image: np.ndarray, grid, expected: list[str]) -> bool:
-    """True once the screen shows our stone and circles on our candidates only."""
+    """True once circles stand on our candidates only, on at least 10 of them (or all)."""
     marked = marked_points(image, grid)
     return set(marked) <= set(expected) and len(marked) >= min(10, len(expected))
 
