@@ -131,3 +131,28 @@ def training_flops(config: PolicyConfig) -> int:
     """
     first = config.points * config.input_planes * config.filters * 25
     return 3 * forward_flops(config) - 2 * first
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def native_bf16(device: torch.device | str = "cpu") -> bool:
+    """Return True where `device` computes bfloat16 natively: CUDA with bf16, or a CPU with
+    AVX512_BF16 or AMX (where bf16 convolutions run about twice as fast as float32)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence the getattr
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
+    """Return "fp32" or "bf16" for a --precision of "auto", "fp32" or "bf16" on `device`.
+
+    auto picks bf16 only where it is native. Raises ValueError for an unknown name.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision

@@ -39,7 +39,7 @@ def learnable(folder, n_train=512, n_val=64, seed=0):
 def config(tmp_path, out="run", **changes):
     values = dict(data=str(tmp_path / "data"), out=str(tmp_path / out), filters=8, layers=3, batch_size=16,
                   lr=0.02, steps=10, val_every=5, val_samples=64, checkpoint_every=2, log_every=2,
-                  progress=False, tensorboard=False, device="cpu")
+                  progress=False, tensorboard=False, device="cpu", precision="fp32")
     values.update(changes)
     return TrainConfig(**values)
 
@@ -116,7 +116,8 @@ def test_damaged_checkpoint_is_a_clear_error(tmp_path):
 def train_command(tmp_path, out, steps, *extra):
     return ["-m", "gopolicy", "train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / out),
             "--filters", "8", "--layers", "3", "--batch-size", "16", "--lr", "0.02", "--steps", str(steps),
-            "--val-every", "50", "--val-samples", "64", "--log-every", "5", "--quiet", "--no-tensorboard", *extra]
+            "--val-every", "50", "--val-samples", "64", "--log-every", "5", "--quiet", "--no-tensorboard",
+            "--precision", "fp32", *extra]
 
 
 @pytest.mark.slow

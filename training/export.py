@@ -4,6 +4,8 @@ Takes RUN/best.pt (lowest validation NLL) when it exists, else RUN/last.pt (or t
 named by --checkpoint), and writes it with gopolicy.weights.save_weights; the metadata
 carries provenance (run, step, samples, training options, data manifest summary) and
 the validation metrics of that checkpoint. --fp16 stores float16 tensors (half the size).
+A run trained with batch norm is folded into the plain network, and the per-channel
+batch-norm state goes into the metadata, so `gopolicy train --init` can unfold it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def _portable(train: dict) -> dict:
     """Return the training options worth publishing: folders by name only, since the weights
     file travels to other machines and should not carry this one's paths."""
     options = {k: v for k, v in train.items() if k not in ("progress", "tensorboard", "resume")}
-    for key in ("data", "out"):
+    for key in ("data", "out", "init"):
         if options.get(key):
             options[key] = Path(options[key]).name
     return options
@@ -38,9 +40,18 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
     if which == "auto":
         which = "best" if (run / ck.BEST).exists() else "last"
     state = ck.load(run / (ck.BEST if which == "best" else ck.LAST))
-    model = PolicyNet(PolicyConfig.from_dict(dict(state["net_config"])))
-    model.load_state_dict(state["model"])
+    config = PolicyConfig.from_dict(dict(state["net_config"]))
     train = dict(state["config"])
+    norms = None
+    if train.get("batch_norm"):
+        from training.batchnorm import BatchNormPolicyNet, fold, norm_state
+
+        trained = BatchNormPolicyNet(config)
+        trained.load_state_dict(state["model"])
+        model, norms = fold(trained), norm_state(trained)
+    else:
+        model = PolicyNet(config)
+        model.load_state_dict(state["model"])
     data = {}
     manifest = Path(train["data"]) / "manifest.json"
     if manifest.exists():
@@ -55,6 +66,8 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
                        "data": data},
         "metrics": {"val": dict(state.get("val", {}))},
     }
+    if norms is not None:
+        metadata["batch_norm"] = norms
     save_weights(out, model, metadata, dtype="float16" if fp16 else "float32",
                  feature_version=int(state["feature_version"]))
     return metadata

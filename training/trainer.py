@@ -21,15 +21,19 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from gopolicy.model import PRECISIONS, resolve_precision
 from training import checkpoint as ck
-from training.dataset import Batches, ShardDataset, sequential_batches
+from training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
+from training.shards import unpack_planes
 
 # options that may differ on --resume: they do not change what is computed
+# (precision too: a run may resume on a host of another CPU kind; init only seeds step 0)
 RESUME_FREE = {"steps", "samples", "hours", "device", "resume", "log_every", "progress", "tensorboard",
-               "data", "out"}
+               "data", "out", "precision", "init"}
 
 
 @dataclass
@@ -44,8 +48,13 @@ class TrainConfig:
     lr: float = 0.003
     optimizer: str = "sgd"      # sgd (with momentum, as the paper) | adam (far faster at the start)
     momentum: float = 0.9
+    nesterov: bool = False
     weight_decay: float = 0.0
+    batch_norm: bool = False    # train with batch norm; export folds it into the convolutions
+    init: str | None = None     # weights file to start from (a warm restart)
+    precision: str = "auto"     # auto | fp32 | bf16 (autocast; weights and optimizer stay fp32)
     schedule: str = "step"      # step | cosine | constant
+    warmup: int = 0             # steps of linear learning-rate warm-up
     lr_step: int = 80_000_000   # step schedule: multiply by lr_gamma every lr_step steps
     lr_gamma: float = 0.5
     steps: int | None = None
@@ -68,16 +77,22 @@ class TrainConfig:
         return min(limits) if limits else None
 
 
-def learning_rate(cfg: TrainConfig, step: int) -> float:
-    """Return the learning rate of step `step` (a pure function, so resuming needs no state)."""
+def learning_rate(cfg: TrainConfig, step: int, elapsed_s: float = 0.0) -> float:
+    """Return the learning rate of step `step` after `elapsed_s` seconds of training.
+
+    A pure function of both (saved in checkpoints), so resuming needs no other state. The
+    cosine schedule follows whichever stop condition is nearer: steps/samples or --hours.
+    """
+    warm = min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else 1.0
     if cfg.schedule == "constant":
-        return cfg.lr
+        return cfg.lr * warm
     if cfg.schedule == "step":
-        return cfg.lr * cfg.lr_gamma ** (step // cfg.lr_step)
+        return cfg.lr * warm * cfg.lr_gamma ** (step // cfg.lr_step)
     total = cfg.total_steps()
-    if not total:
-        raise ValueError("the cosine schedule needs --steps or --samples")
-    return 0.5 * cfg.lr * (1 + math.cos(math.pi * min(step, total) / total))
+    if not total and not cfg.hours:
+        raise ValueError("the cosine schedule needs --steps, --samples or --hours")
+    done = max(step / total if total else 0.0, elapsed_s / (cfg.hours * 3600) if cfg.hours else 0.0)
+    return 0.5 * cfg.lr * warm * (1 + math.cos(math.pi * min(done, 1.0)))
 
 
 @dataclass
@@ -137,24 +152,52 @@ class Trainer:
             torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
         self.out = Path(cfg.out)
         torch.manual_seed(cfg.seed)
-        self.net_config = PolicyConfig(filters=cfg.filters, layers=cfg.layers)
-        self.model = PolicyNet(self.net_config).to(self.device)
         self.cuda = self.device.type == "cuda"
-        if self.cuda:  # tensor cores want NHWC
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.precision = resolve_precision(cfg.precision, self.device)
+        self.train_data = ShardDataset(cfg.data, "train", FEATURE_VERSION)
+        val = ShardDataset(cfg.data, "val", FEATURE_VERSION)
+        self.val_data = val if len(val) else None
+        self.net_config = PolicyConfig(filters=cfg.filters, layers=cfg.layers)
+        self.model = self.build_model().to(self.device)
+        # NHWC is what oneDNN's and cuDNN's fast convolutions want, in either precision
+        self.model = self.model.to(memory_format=torch.channels_last)
         if cfg.optimizer == "adam":
             self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         else:
             self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                             weight_decay=cfg.weight_decay)
-        self.train_data = ShardDataset(cfg.data, "train", FEATURE_VERSION)
-        val = ShardDataset(cfg.data, "val", FEATURE_VERSION)
-        self.val_data = val if len(val) else None
+                                             nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
+        # A loader thread pays off only when the CPU is otherwise idle (a GPU run): on a CPU run
+        # it takes cores and the GIL from the step and cost 20% of the rate on 2 cores.
         self.batches = Batches(self.train_data, cfg.batch_size // self.dist.world, cfg.seed,
-                               self.dist.rank, self.dist.world, cfg.augment)
+                               self.dist.rank, self.dist.world, cfg.augment, prefetch=2 if self.cuda else 0)
         self.step, self.samples, self.elapsed, self.best = 0, 0, 0.0, math.inf
         self.last_val: dict = {}
         self.feature_version = FEATURE_VERSION
+
+    def build_model(self) -> torch.nn.Module:
+        """Return the network to train: fresh, or from --init (unfolding its batch norm if it has one).
+
+        Raises WeightsError for a bad --init file, ValueError if its shape is not the run's.
+        """
+        from gopolicy.model import PolicyNet
+        from training import batchnorm
+
+        if not self.cfg.init:
+            return batchnorm.BatchNormPolicyNet(self.net_config) if self.cfg.batch_norm else PolicyNet(self.net_config)
+        from gopolicy.weights import load_weights
+
+        plain, meta = load_weights(self.cfg.init)
+        if plain.config != self.net_config:
+            raise ValueError(f"--init {self.cfg.init} holds a network with {plain.config.filters} filters and "
+                             f"{plain.config.layers} layers; give the same --filters and --layers")
+        if not self.cfg.batch_norm:
+            return plain.train()
+        if "batch_norm" in meta:
+            return batchnorm.unfold(plain, meta["batch_norm"])
+        rng = np.random.default_rng(self.cfg.seed)
+        sample = rng.choice(len(self.train_data), size=min(512, len(self.train_data)), replace=False)
+        planes, _ = to_tensors(unpack_planes(self.train_data.gather(np.sort(sample))[0]), np.zeros(len(sample)))
+        return batchnorm.from_plain(plain, planes)
 
     @property
     def lead(self) -> bool:
@@ -202,13 +245,11 @@ class Trainer:
         return {"loss": nll / n, "top1": top1 / n, "top5": top5 / n, "positions": int(n)}
 
     def autocast(self):
-        """Return a bf16 autocast context on CUDA, a no-op elsewhere."""
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda)
+        """Return a bf16 autocast context on the run's device, a no-op in fp32."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def to_device(self, planes: torch.Tensor) -> torch.Tensor:
-        if self.cuda:
-            return planes.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        return planes
+        return planes.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
 
     def run(self) -> dict:
         """Train until --steps, --samples or --hours; return the last validation metrics."""
@@ -221,6 +262,9 @@ class Trainer:
             for stale in self.out.glob(".*.pt.tmp*"):
                 stale.unlink()
         log = ck.RunLog(self.out, cfg, self.net_config, self.lead)
+        if self.lead:
+            print(f"gopolicy train: {self.device} in {self.precision}, channels_last"
+                  f"{', batch norm' if cfg.batch_norm else ''}", file=sys.stderr)
         model = self.model
         if self.dist.world > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -235,7 +279,7 @@ class Trainer:
             done = self.should_stop(total)
             while not done:
                 planes, targets = next(batches)
-                lr = learning_rate(cfg, self.step)
+                lr = learning_rate(cfg, self.step, self.elapsed)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 targets = targets.to(self.device, non_blocking=True)
@@ -305,8 +349,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
                         help="sgd: SGD with --momentum, as the paper (default); adam: AdamW, which "
                              "leaves the flat start of a deep plain network far sooner")
+    parser.add_argument("--nesterov", action="store_true", default=None, help="Nesterov momentum (sgd)")
+    parser.add_argument("--batch-norm", action="store_true", default=None,
+                        help="train with batch normalisation after each convolution; export folds it away")
+    parser.add_argument("--init", help="start from this weights file (a warm restart: new optimizer and lr cycle)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="auto (default): bf16 autocast where the CPU or GPU has native bf16, else fp32")
     parser.add_argument("--schedule", choices=["step", "cosine", "constant"], default=None,
-                        help="learning-rate schedule (default step)")
+                        help="learning-rate schedule (default step); cosine ends at --steps/--samples or --hours")
+    parser.add_argument("--warmup", type=int, default=None, help="steps of linear lr warm-up (default 0)")
     parser.add_argument("--steps", type=int, help="stop after this many optimizer steps")
     parser.add_argument("--samples", type=int, help="stop after this many training samples")
     parser.add_argument("--hours", type=float, help="stop after this many hours of training")
