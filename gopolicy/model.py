@@ -95,7 +95,7 @@ class PolicyNet(nn.Module):
         """Return logits float[B, points] for planes float[B, input_planes, size, size]."""
         for conv in self.convs:
             x = torch.relu(conv(x))
-        x = self.head(x)
+        x = self.head(x.to(self.head.weight.dtype))  # Policy may run the convolutions in bf16
         return x.flatten(1) + self.point_bias
 
 
@@ -156,3 +156,23 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     return precision
+
+
+def for_inference(model: PolicyNet, precision: str) -> PolicyNet:
+    """Return `model` in eval mode, set up for "fp32" or "bf16" inference (changed in place).
+
+    bf16: the convolutions in bf16 and NHWC, as the fast kernels of GPUs and AVX512_BF16/AMX
+    CPUs want; the 1x1 head and the point biases stay float32, so logits keep float32
+    resolution (bf16 logits would move probabilities by several percent).
+    """
+    if precision == "bf16":
+        model.convs.to(torch.bfloat16)
+        model = model.to(memory_format=torch.channels_last)
+    return model.eval()
+
+
+def inference_input(planes: torch.Tensor, precision: str) -> torch.Tensor:
+    """Return feature planes (uint8 or float, on the model's device) as the input for_inference expects."""
+    if precision == "bf16":
+        return planes.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    return planes.float()

@@ -13,7 +13,6 @@ first n of the 8 board symmetries and the probabilities, mapped back, are averag
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from gopolicy import symmetry
+from gopolicy.model import for_inference, inference_input, resolve_precision
 from gopolicy.weights import default_weights_path, load_weights
 
 MAX_BATCH = 256  # positions per forward pass; bounds memory on big evaluate_batch calls
@@ -88,25 +88,25 @@ class Policy:
     """A network on a device turning Positions into PolicyMaps.
 
     weights: a weights file (None: weights/default.safetensors); device: "auto", "cpu",
-    "cuda"; symmetries: 1..8, how many board symmetries to average. Raises WeightsError
-    (a ValueError) for a bad weights file, ValueError for a bad device or symmetries.
+    "cuda"; symmetries: 1..8, how many board symmetries to average; precision: "auto" (bf16
+    where the device has it natively), "fp32" or "bf16". Raises WeightsError (a ValueError)
+    for a bad weights file, ValueError for a bad device, symmetries or precision.
     """
 
-    def __init__(self, weights: str | Path | None = None, device: str = "auto", symmetries: int = 1):
+    def __init__(self, weights: str | Path | None = None, device: str = "auto", symmetries: int = 1,
+                 precision: str = "auto"):
         if not isinstance(symmetries, int) or not 1 <= symmetries <= symmetry.NUM_SYMMETRIES:
             raise ValueError(f"symmetries must be an int in 1..8, got {symmetries!r}")
         self.device = resolve_device(device)
         self.symmetries = symmetries
+        self.precision = resolve_precision(precision, self.device)
         self.weights_path = Path(weights) if weights is not None else default_weights_path()
         model, self.metadata = load_weights(self.weights_path, device=self.device)
         self.config = model.config
         self.cuda = self.device.startswith("cuda")
-        if self.cuda:
-            # tensor cores want NHWC; bf16 autocast keeps float32's range (no overflow worries)
-            model = model.to(memory_format=torch.channels_last)
         # On CPU torch already uses one thread per available core; the caller may lower it
         # (torch.set_num_threads) and we leave that alone.
-        self.model = model.eval()
+        self.model = for_inference(model, self.precision)
 
     def __repr__(self) -> str:
         return (f"Policy({str(self.weights_path)!r}, device={self.device!r}, "
@@ -125,12 +125,7 @@ class Policy:
         for start in range(0, len(planes), MAX_BATCH):
             chunk = torch.from_numpy(np.ascontiguousarray(planes[start:start + MAX_BATCH]))
             with torch.inference_mode():
-                x = chunk.to(self.device, non_blocking=True).float()
-                if self.cuda:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else nullcontext()
-                with autocast:
-                    y = self.model(x)
+                y = self.model(inference_input(chunk.to(self.device, non_blocking=True), self.precision))
                 out[start:start + len(chunk)] = y.float().cpu().numpy().reshape(-1, size, size)
         return out
 

@@ -55,14 +55,18 @@ class Scores:
         return out
 
 
-def score_batch(model, planes: np.ndarray, moves: np.ndarray, device) -> tuple[np.ndarray, ...]:
-    """Return per-position (nll, top1 hit, top5 hit) of the masked network output."""
-    x = torch.from_numpy(planes).to(device).float()
+def score_batch(model, planes: np.ndarray, moves: np.ndarray, device,
+                precision: str = "fp32") -> tuple[np.ndarray, ...]:
+    """Return per-position (nll, top1 hit, top5 hit) of the masked output of a model
+    set up by gopolicy.model.for_inference(model, precision)."""
+    from gopolicy.model import inference_input
+
+    x = torch.from_numpy(planes).to(device)
     y = torch.from_numpy(moves.astype(np.int64)).to(device)
     legal = x[:, LEGAL_PLANES].amax(1).flatten(1) > 0
     legal[torch.arange(len(y), device=device), y] = True  # never score a played move as impossible
     with torch.no_grad():
-        logits = model(x).float().masked_fill(~legal, float("-inf"))
+        logits = model(inference_input(x, precision)).float().masked_fill(~legal, float("-inf"))
         nll = -torch.log_softmax(logits, 1).gather(1, y[:, None])[:, 0]
         hits = logits.topk(5, dim=1).indices == y[:, None]
     return nll.cpu().numpy(), hits[:, 0].cpu().numpy(), hits.any(1).cpu().numpy()
@@ -70,18 +74,20 @@ def score_batch(model, planes: np.ndarray, moves: np.ndarray, device) -> tuple[n
 
 def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", workers: int = 1,
              limit: int | None = None, split: str | None = None,
-             fractions: tuple[float, float, float] = (0.96, 0.02, 0.02)) -> dict:
+             fractions: tuple[float, float, float] = (0.96, 0.02, 0.02), precision: str = "auto") -> dict:
     """Return the accuracy JSON dict of the network in `weights` on the games of `sources`
     (only those `gopolicy prepare --split fractions` puts in `split`, if given).
 
     Raises WeightsError for an unusable weights file.
     """
+    from gopolicy.model import for_inference, resolve_precision
     from gopolicy.sgf_io import iter_sgf_bytes
     from gopolicy.weights import load_weights
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    model, _ = load_weights(weights, device=device)
+    precision = resolve_precision(precision, device)
+    model = for_inference(load_weights(weights, device=device)[0], precision)
     scores, skipped, games, passes = Scores(), Counter(), 0, 0
     pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -89,7 +95,7 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
         planes = np.concatenate([p[0] for p in pending])
         moves = np.concatenate([p[1] for p in pending])
         numbers = np.concatenate([p[2] for p in pending])
-        scores.add(*score_batch(model, planes, moves, device), numbers)
+        scores.add(*score_batch(model, planes, moves, device, precision), numbers)
         pending.clear()
 
     items = iter_sgf_bytes([str(s) for s in sources])
@@ -116,6 +122,7 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
             pool.terminate()
     out = {"games": games}
     out.update(scores.result())
+    out["precision"] = precision
     out.update(skipped=dict(sorted(skipped.items())), passes=passes)
     return out
 
@@ -128,6 +135,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     parser.add_argument("--batch-size", type=int, default=512, help="positions per forward pass")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="auto (default): bf16 where the device has it natively, else fp32")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes encoding games (default: all cores)")
     parser.add_argument("--limit", type=int, help="read at most N games")
@@ -145,7 +154,7 @@ def run(args) -> int:
     try:
         fractions = tuple(float(x) for x in args.split_fractions.split(","))
         result = evaluate(weights, args.sources, args.batch_size, args.device, args.workers,
-                          args.limit, args.split, fractions)
+                          args.limit, args.split, fractions, args.precision)
     except WeightsError as e:
         print(f"gopolicy evaluate: {e}", file=sys.stderr)
         return 2
