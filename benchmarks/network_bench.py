@@ -1,32 +1,38 @@
-"""Network speed on this machine (k=192, CPU unless CUDA is present) against a matmul peak.
+"""Network speed on this machine (k=192, CPU unless CUDA is present) against its peak.
 
     python -m benchmarks.network_bench [--rounds N] [--threads T]
 
 measure() returns (rates in GFLOP/s, FLOPs from gopolicy.model's exact count):
 
-    peak_gflops                 a 2048x2048 float32 matmul (torch) on the same threads
+    peak_gflops_fp32            the best of a 2048x2048 matmul and a large 3x3 convolution
+                                (64 x 256 -> 256 channels on 19x19), float32, same threads
+    peak_gflops_bf16            the same in bfloat16; null where the device has no native bf16
+    peak_gflops                 the peak of the precision the trainer uses
+    train_precision             what `gopolicy train --precision auto` picks here
     inference_ms_batch1         one position through Policy's network path (planes -> logits)
     evaluate_ms_batch1          one Position through Policy.evaluate (features, mask, softmax too)
     inference_positions_per_s   batches of INFERENCE_BATCH positions
-    train_samples_per_s         forward + backward + SGD momentum step, batches of TRAIN_BATCH
+    train_samples_per_s         the trainer's own step (training.trainer.train_step: channels_last,
+                                autocast in train_precision, SGD momentum), batches of TRAIN_BATCH
+    train_samples_per_s_batch_norm  the same with batch norm (gopolicy train --batch-norm)
     conv_gflops                 the network's rate while training (train_samples_per_s * FLOPs)
     conv_gflops_batch1          its rate at batch-1 inference
-    train_pct_of_peak, batch1_pct_of_peak   conv rate / peak_gflops * 100
+    train_pct_of_peak, batch1_pct_of_peak   conv rate / the peak of the precision used * 100
     device, threads
 
-The machine may be shared, so each figure is measured in several interleaved rounds (peak,
+The machine may be shared, so each figure is measured in several interleaved rounds (peaks,
 inference, training in turn, so all see the same conditions); the best is reported, and
 `*_median` / `*_worst` keys give the spread.
 
-What was tried on the 2-core AVX2 EPYC this was written on (best of interleaved rounds):
-eager NCHW float32 with torch.inference_mode reaches the matmul peak at batch 1 (oneDNN's
-convolution kernels beat MKL's sgemm on this AMD CPU) and ~80-90% of it when training at
-batch 32; channels_last, torch.jit.freeze + optimize_for_inference (2 s to build) and
-torch.compile (45 s to compile) stayed within the noise, so Policy keeps eager NCHW on CPU
-(channels_last + bf16 autocast on CUDA). What matters on a shared machine is OpenMP: its
-threads spin-wait for each other, so with other processes busy, 2 threads at batch 1 spread
-from 70 to 500 ms; OMP_WAIT_POLICY=PASSIVE (set before torch loads) or --threads 1 keeps it
-at 45-60 ms.
+What was tried on the 2-core AVX2 EPYC this was first written on: eager NCHW float32 reaches
+the matmul peak at batch 1 and ~80-90% of it when training at batch 32; torch.jit.freeze
+and torch.compile stayed within the noise (torch.compile also on a bf16 AMX Xeon: 305
+against 320 samples/s eager for k=128 with batch norm). A 2048x2048 matmul is not the CPU's
+peak: oneDNN's 3x3 convolution beats it, hence the best of both. On CPUs with AVX512_BF16
+or AMX, bf16 (convolutions in bf16, NHWC) is the fast path for training and inference. On
+a shared machine OpenMP threads spin-wait for each other, so with other processes busy 2
+threads at batch 1 spread from 70 to 500 ms; OMP_WAIT_POLICY=PASSIVE (set before torch
+loads) or --threads 1 keeps it steady.
 """
 
 from __future__ import annotations
@@ -41,13 +47,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gopolicy.model import PolicyConfig, PolicyNet, forward_flops, training_flops
+from gopolicy.model import PolicyConfig, PolicyNet, forward_flops, native_bf16, resolve_precision, training_flops
 
 FILTERS = 192
 INFERENCE_BATCH = 32
 TRAIN_BATCH = 32
 MATMUL_N = 2048
-TRAIN_CHANNELS_LAST = True  # see _train_step: NHWC suits oneDNN's convolutions on CPU
+CONV_SHAPE = (64, 256, 19)  # batch, channels in and out, board side of the peak convolution
 
 
 def _cpu_name() -> str:
@@ -81,25 +87,30 @@ def _sample_position():
     return position
 
 
-def _train_step(config: PolicyConfig, device: str, batch: int, channels_last: bool):
-    """Return a function doing one SGD-momentum training step on random data."""
+def _peak_kernels(device: str, dtype: torch.dtype) -> list[tuple]:
+    """Return [(flops, fn)] of the peak candidates in `dtype`: a square matmul and a 3x3 convolution."""
+    a, b = (torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype) for _ in range(2))
+    n, c, side = CONV_SHAPE
+    x = torch.randn(n, c, side, side, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(c, c, 3, 3, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    conv_flops = 2 * n * side * side * c * c * 9
+    return [(2 * MATMUL_N**3, lambda: a @ b),
+            (conv_flops, lambda: torch.nn.functional.conv2d(x, w, padding=1))]
+
+
+def _train_step(config: PolicyConfig, device: str, batch: int, precision: str, batch_norm: bool = False):
+    """Return a function doing one step of the trainer's own train_step on random 0/1 planes."""
+    from training.batchnorm import BatchNormPolicyNet
+    from training.trainer import train_step
+
     torch.manual_seed(0)
-    net = PolicyNet(config).to(device).train()
-    x = torch.rand(batch, config.input_planes, config.board_size, config.board_size, device=device)
-    if channels_last:
-        net = net.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
+    net = (BatchNormPolicyNet(config) if batch_norm else PolicyNet(config)).to(device).train()
+    net = net.to(memory_format=torch.channels_last)
+    shape = (batch, config.input_planes, config.board_size, config.board_size)
+    x = (torch.rand(shape, device=device) < 0.3).float().contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, config.points, (batch,), device=device)
     optimiser = torch.optim.SGD(net.parameters(), lr=0.003, momentum=0.9)
-
-    def step():
-        optimiser.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-            loss = torch.nn.functional.cross_entropy(net(x), y)
-        loss.backward()
-        optimiser.step()
-
-    return step
+    return lambda: train_step(net, optimiser, x, y, precision)
 
 
 def _summary(name: str, samples: list[float], higher_is_better: bool = True) -> dict:
@@ -121,43 +132,53 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
         path = save_weights(Path(tmp) / "k192.safetensors", PolicyNet(config), {"provenance": {"bench": True}})
         policy = Policy(path, device="auto")
     device = policy.device
-    a, b = (torch.randn(MATMUL_N, MATMUL_N, device=device) for _ in range(2))
+    precision = resolve_precision("auto", device)
+    peaks = {"fp32": _peak_kernels(device, torch.float32)}
+    if native_bf16(device):
+        peaks["bf16"] = _peak_kernels(device, torch.bfloat16)
     position = _sample_position()
     from gopolicy.features import encode_batch
 
     planes1 = encode_batch([position])
     planes_batch = np.repeat(planes1, INFERENCE_BATCH, axis=0)
-    train = _train_step(config, device, TRAIN_BATCH, TRAIN_CHANNELS_LAST)
-    samples = {key: [] for key in ("peak", "batch1", "evaluate", "batch", "train")}
+    train = _train_step(config, device, TRAIN_BATCH, precision)
+    train_bn = _train_step(config, device, TRAIN_BATCH, precision, batch_norm=True)
+    samples = {key: [] for key in ("fp32", "bf16", "batch1", "evaluate", "batch", "train", "train_bn")}
     for r in range(rounds + 1):  # round 0 warms up caches, allocators and oneDNN primitives
         keep = r > 0
         with torch.inference_mode():
-            t_peak = _timed(lambda: a @ b)
+            t_peaks = {name: max(flops / _timed(fn) for flops, fn in kernels) for name, kernels in peaks.items()}
             t_b1 = [_timed(lambda: policy.logits(planes1)) for _ in range(batch1_calls)]
             t_eval = [_timed(lambda: policy.evaluate(position)) for _ in range(2)]
             t_batch = _timed(lambda: policy.logits(planes_batch))
-        t_train = _timed(train)
+        t_train, t_train_bn = _timed(train), _timed(train_bn)
         if keep:
-            samples["peak"].append(2 * MATMUL_N**3 / t_peak / 1e9)
+            for name, rate in t_peaks.items():
+                samples[name].append(rate / 1e9)
             samples["batch1"] += t_b1
             samples["evaluate"] += t_eval
             samples["batch"].append(INFERENCE_BATCH / t_batch)
             samples["train"].append(TRAIN_BATCH / t_train)
+            samples["train_bn"].append(TRAIN_BATCH / t_train_bn)
     fwd, trn = forward_flops(config), training_flops(config)
     out = {"device": f"{device} ({_cpu_name()})" if device == "cpu" else torch.cuda.get_device_name(),
            "threads": torch.get_num_threads(), "filters": FILTERS, "rounds": rounds,
-           "inference_batch": INFERENCE_BATCH, "train_batch": TRAIN_BATCH}
-    out.update(_summary("peak_gflops", samples["peak"]))
+           "inference_batch": INFERENCE_BATCH, "train_batch": TRAIN_BATCH, "train_precision": precision,
+           "inference_precision": policy.precision}
+    out.update(_summary("peak_gflops_fp32", samples["fp32"]))
+    out.update(_summary("peak_gflops_bf16", samples["bf16"]) if samples["bf16"] else {"peak_gflops_bf16": None})
+    out["peak_gflops"] = out[f"peak_gflops_{precision}"]
     out.update(_summary("inference_ms_batch1", [t * 1e3 for t in samples["batch1"]], higher_is_better=False))
     out.update(_summary("evaluate_ms_batch1", [t * 1e3 for t in samples["evaluate"]], higher_is_better=False))
     out.update(_summary("inference_positions_per_s", samples["batch"]))
     out.update(_summary("train_samples_per_s", samples["train"]))
+    out.update(_summary("train_samples_per_s_batch_norm", samples["train_bn"]))
     out.update(_summary("conv_gflops", [s * trn / 1e9 for s in samples["train"]]))
     out.update(_summary("conv_gflops_batch1", [fwd / t / 1e9 for t in samples["batch1"]]))
     out["conv_gflops_inference_batch"] = out["inference_positions_per_s"] * fwd / 1e9
     # best against best: the fairest figure when other processes share the cores
     out["train_pct_of_peak"] = 100 * out["conv_gflops"] / out["peak_gflops"]
-    out["batch1_pct_of_peak"] = 100 * out["conv_gflops_batch1"] / out["peak_gflops"]
+    out["batch1_pct_of_peak"] = 100 * out["conv_gflops_batch1"] / out[f"peak_gflops_{policy.precision}"]
     return out
 
 

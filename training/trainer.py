@@ -135,6 +135,17 @@ def batch_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return torch.stack([nll, hits[:, 0].sum(), hits.any(1).sum(), count]).double()
 
 
+def train_step(model, optimizer, planes: torch.Tensor, targets: torch.Tensor, precision: str) -> torch.Tensor:
+    """Run one optimizer step on a batch (bf16 autocast if precision is "bf16"); return the logits."""
+    with torch.autocast(planes.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        logits = model(planes)
+    loss = F.cross_entropy(logits.float(), targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return logits
+
+
 class Trainer:
     """One training run: model, optimizer, data, logs; `run()` trains until a stop condition."""
 
@@ -283,12 +294,7 @@ class Trainer:
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 targets = targets.to(self.device, non_blocking=True)
-                with self.autocast():
-                    logits = model(self.to_device(planes))
-                loss = F.cross_entropy(logits.float(), targets)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
+                logits = train_step(model, self.optimizer, self.to_device(planes), targets, self.precision)
                 self.step += 1
                 self.samples += cfg.batch_size
                 self.elapsed = start_elapsed + time.time() - start
