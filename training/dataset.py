@@ -104,6 +104,7 @@ class Batches:
             raise ValueError(f"{len(dataset)} positions are fewer than one global batch of {self.global_batch}")
         self.epoch, self.batch = 0, 0
         self._plan_epoch, self._plan = None, None
+        self.served, self.waited = 0, 0  # batches handed out; of those, not ready when asked for
 
     def state_dict(self) -> dict:
         """Return the data position {"epoch", "batch"} of the next batch to hand out."""
@@ -125,6 +126,18 @@ class Batches:
 
     def make_batch(self, epoch: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Return this rank's part of global batch `batch` of `epoch` as tensors."""
+        return self.finish(self.load(epoch, batch))
+
+    def finish(self, item):
+        """Return the batch made of what load() returned, in the training thread (here: as is).
+
+        Subclasses that make batches on the training device (training.gpu_batches) do that here.
+        """
+        return item
+
+    def load(self, epoch: int, batch: int):
+        """Return the host-side work of a batch (in the loader thread when prefetching): here
+        the whole batch, (planes float32[B, 48, 19, 19], moves int64[B]), unpacked and augmented."""
         perm, syms = self.plan(epoch)
         start = batch * self.global_batch + self.rank * self.batch_size
         idx = perm[start:start + self.batch_size]
@@ -143,22 +156,27 @@ class Batches:
                 epoch, batch = epoch + 1, 0
 
     def __iter__(self):
+        """Yield batches endlessly; with prefetch, count in `waited` those not ready when asked for."""
         positions = self._positions()
         if self.prefetch <= 0:
             for epoch, batch in positions:
                 item = self.make_batch(epoch, batch)
                 self._advance()
+                self.served += 1
                 yield item
             return
-        # one background thread builds the next batches while the model trains
+        # one background thread loads the next batches while the model trains
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = [pool.submit(self.make_batch, *next(positions)) for _ in range(self.prefetch)]
+            pending = [pool.submit(self.load, *next(positions)) for _ in range(self.prefetch)]
             try:
                 while True:
-                    item = pending.pop(0).result()
-                    pending.append(pool.submit(self.make_batch, *next(positions)))
+                    head = pending.pop(0)
+                    self.waited += not head.done()
+                    item = head.result()
+                    pending.append(pool.submit(self.load, *next(positions)))
                     self._advance()
-                    yield item
+                    self.served += 1
+                    yield self.finish(item)
             finally:
                 for f in pending:
                     f.cancel()

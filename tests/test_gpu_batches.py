@@ -1,0 +1,74 @@
+"""Batches made on the device (run here on CPU tensors) equal the CPU path bit for bit."""
+
+import numpy as np
+import pytest
+import torch
+
+from training import shards as sh
+from training.dataset import Batches, ShardDataset, transform_batch
+from training.gpu_batches import DeviceBatches, DeviceTables, unpack_transform
+
+
+def random_rows(n, seed=0, density=0.2):
+    rng = np.random.default_rng(seed)
+    bits = (rng.random((n, 48, 19, 19)) < density).astype(np.uint8)
+    return bits, sh.pack_planes(bits), rng.integers(0, 361, n)
+
+
+def test_unpack_and_symmetry_equal_the_cpu_path():
+    bits, packed, moves = random_rows(64, seed=1)
+    syms = np.arange(64) % 8
+    want_planes, want_moves = transform_batch(sh.unpack_planes(packed), moves, syms)
+    assert not np.array_equal(want_planes, bits)  # the symmetries do change the planes
+    tables = DeviceTables.on("cpu")
+    planes, out_moves = unpack_transform(torch.from_numpy(packed), torch.from_numpy(moves),
+                                         torch.from_numpy(syms), tables, torch.channels_last)
+    assert planes.dtype == torch.float32 and planes.shape == (64, 48, 19, 19)
+    assert planes.is_contiguous(memory_format=torch.channels_last)
+    assert np.array_equal(planes.numpy(), want_planes.astype(np.float32))
+    assert np.array_equal(out_moves.numpy(), want_moves)
+    plain, same_moves = unpack_transform(torch.from_numpy(packed), torch.from_numpy(moves), None, tables)
+    assert np.array_equal(plain.numpy(), bits.astype(np.float32))
+    assert np.array_equal(same_moves.numpy(), moves)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    _, packed, moves = random_rows(300, seed=2, density=0.1)
+    n = len(moves)
+    sh.write_folder(tmp_path, {"train": (packed, moves, np.arange(n) // 10, np.arange(n) % 10)},
+                    feature_version=1, per_shard=70)  # several shards, a split not a multiple of them
+    return tmp_path
+
+
+@pytest.mark.parametrize("resident", [True, False])
+@pytest.mark.parametrize("augment", [True, False])
+def test_device_batches_equal_cpu_batches_across_epochs(folder, resident, augment):
+    ds = ShardDataset(folder, "train")
+    cpu = iter(Batches(ds, 32, seed=7, augment=augment, prefetch=0))
+    source = DeviceBatches(ds, 32, "cpu", seed=7, augment=augment, resident=resident)
+    assert source.resident == resident and source.prefetch == (0 if resident else 2)
+    device = iter(source)
+    for _ in range(20):  # 300 // 32 = 9 batches an epoch: crosses two epoch boundaries
+        (x, y), (dx, dy) = next(cpu), next(device)
+        assert torch.equal(x, dx) and torch.equal(y, dy)
+    assert source.state_dict() == {"epoch": 2, "batch": 2} and source.served == 20
+    assert 0 <= source.waited <= 20
+
+
+def test_device_batches_resume_where_they_stopped(folder):
+    ds = ShardDataset(folder, "train")
+    first = DeviceBatches(ds, 32, "cpu", seed=3)
+    stream = iter(first)
+    for _ in range(12):
+        next(stream)
+    resumed = DeviceBatches(ds, 32, "cpu", seed=3)
+    resumed.load_state_dict(first.state_dict())
+    x, y = next(stream)
+    rx, ry = next(iter(resumed))
+    assert torch.equal(x, rx) and torch.equal(y, ry)
+
+
+def test_resident_by_default_when_the_split_fits(folder):
+    source = DeviceBatches(ShardDataset(folder, "train"), 32, "cpu")
+    assert source.resident and source.rows.shape == (300, sh.ROW_BYTES) and "resident" in source.mode
