@@ -72,3 +72,22 @@ def test_device_batches_resume_where_they_stopped(folder):
 def test_resident_by_default_when_the_split_fits(folder):
     source = DeviceBatches(ShardDataset(folder, "train"), 32, "cpu")
     assert source.resident and source.rows.shape == (300, sh.ROW_BYTES) and "resident" in source.mode
+
+
+def test_trainer_fed_device_batches_trains_exactly_as_with_cpu_batches(tmp_path, folder):
+    from training import checkpoint as ck
+    from training.trainer import TrainConfig, Trainer
+
+    def run(name, device_batches):
+        cfg = TrainConfig(data=str(folder), out=str(tmp_path / name), filters=8, layers=3, batch_size=16,
+                          lr=0.05, steps=12, checkpoint_every=12, log_every=4, progress=False,
+                          tensorboard=False, device="cpu", precision="fp32", seed=5, batch_norm=True)
+        source = DeviceBatches(ShardDataset(folder, "train"), 16, "cpu", seed=5) if device_batches else None
+        trainer = Trainer(cfg, batches=source)
+        trainer.run()
+        assert trainer.batches.served == 12
+        return ck.load(tmp_path / name / ck.LAST)["model"]
+
+    cpu, device = run("cpu", False), run("device", True)
+    assert cpu.keys() == device.keys()
+    assert all(torch.equal(cpu[k], device[k]) for k in cpu)

@@ -111,9 +111,10 @@ class Dist:
 
     def all_sum(self, values: list[float], device) -> list[float]:
         """Return `values` summed over all ranks."""
+        if self.world == 1:  # no device round trip: should_stop() asks this every step
+            return [float(v) for v in values]
         t = torch.tensor(values, dtype=torch.float64, device=device)
-        if self.world > 1:
-            torch.distributed.all_reduce(t)
+        torch.distributed.all_reduce(t)
         return t.tolist()
 
 
@@ -131,7 +132,7 @@ def batch_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     logits = logits.detach().float()
     nll = F.cross_entropy(logits, targets, reduction="sum")
     hits = logits.topk(5, dim=1).indices == targets[:, None]
-    count = torch.tensor(float(len(targets)), device=logits.device)
+    count = logits.new_full((), float(len(targets)))  # a fill, not a host-to-device copy that syncs
     return torch.stack([nll, hits[:, 0].sum(), hits.any(1).sum(), count]).double()
 
 
@@ -149,7 +150,9 @@ def train_step(model, optimizer, planes: torch.Tensor, targets: torch.Tensor, pr
 class Trainer:
     """One training run: model, optimizer, data, logs; `run()` trains until a stop condition."""
 
-    def __init__(self, cfg: TrainConfig):
+    def __init__(self, cfg: TrainConfig, batches: Batches | None = None):
+        """Set up a run of `cfg`; `batches` replaces the default CPU-made Batches of its train
+        split (e.g. training.gpu_batches.DeviceBatches, which makes them on the GPU)."""
         from gopolicy.features import FEATURE_VERSION
         from gopolicy.model import PolicyConfig, PolicyNet
 
@@ -179,8 +182,10 @@ class Trainer:
                                              nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
         # A loader thread pays off only when the CPU is otherwise idle (a GPU run): on a CPU run
         # it takes cores and the GIL from the step and cost 20% of the rate on 2 cores.
-        self.batches = Batches(self.train_data, cfg.batch_size // self.dist.world, cfg.seed,
-                               self.dist.rank, self.dist.world, cfg.augment, prefetch=2 if self.cuda else 0)
+        if batches is None:
+            batches = Batches(self.train_data, cfg.batch_size // self.dist.world, cfg.seed, self.dist.rank,
+                              self.dist.world, cfg.augment, prefetch=2 if self.cuda else 0)
+        self.batches = batches
         self.step, self.samples, self.elapsed, self.best = 0, 0, 0.0, math.inf
         self.last_val: dict = {}
         self.feature_version = FEATURE_VERSION
