@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=19, help="board size (19 only)")
     parser.add_argument("--komi", type=float, default=7.5, help="komi (default 7.5)")
     parser.add_argument("--max-moves", type=int, default=600, help="stop and score after this many moves")
+    parser.add_argument("--symmetries", type=int, default=1, choices=range(1, 9), metavar="N",
+                        help="average our policy over N board symmetries (default 1)")
     parser.add_argument("--temperature", type=float, default=0.0, help="our sampling temperature")
     parser.add_argument("--seed", type=int, default=None, help="our random seed")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -172,7 +174,7 @@ def run(args) -> int:
     if args.size != 19:
         print("gopolicy match: only 19x19 is supported", file=sys.stderr)
         return 2
-    policy = LazyPolicy(args.weights, args.device)
+    policy = LazyPolicy(args.weights, args.device, args.symmetries)
     ours = InProcessEngine(build_engine(
         policy, PlayerConfig(temperature=args.temperature, seed=args.seed), komi=args.komi))
     try:

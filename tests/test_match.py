@@ -57,7 +57,7 @@ def test_a_full_game_against_gnugo(tiny_weights, tmp_path):
     gnugo = f"{GNUGO} --mode gtp --level 1"
     command = [sys.executable, "-m", "gopolicy", "match", "--opponent", gnugo, "--games", "1",
                "--referee", f"{GNUGO} --mode gtp --chinese-rules", "--weights", str(tiny_weights),
-               "--device", "cpu", "--max-moves", "200", "--sgf-dir", str(tmp_path), "--json"]
+               "--device", "cpu", "--symmetries", "8", "--max-moves", "200", "--sgf-dir", str(tmp_path), "--json"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)
