@@ -120,3 +120,18 @@ def test_cli_in_parallel_with_limit(tmp_path, games, capsys):
     assert m["positions"]["total"] == 5 + 4 and m["options"]["limit"] == 3
     assert "2 of 3 games" in capsys.readouterr().err
     assert main(["prepare", str(games), "--out", str(out), "--split", "0.5,0.5"]) == 2
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_deadline_cuts_prepare_short_and_the_manifest_says_so(games, tmp_path, workers):
+    import time
+
+    options = PrepareOptions(games_per_shard=1)
+    out = tmp_path / "cut"
+    m = prepare([games], out, options, workers=workers, progress=False, deadline=time.time() + 0.01)
+    assert m["complete"] is False and m["games"]["read"] < 6
+    written = json.loads((out / sh.MANIFEST).read_text())
+    assert written["complete"] is False and written["positions"] == m["positions"]
+    assert sorted(p.name for p in out.glob("*.shard")) == sorted(e["file"] for s in m["shards"].values() for e in s)
+    m = prepare([games], out, options, workers=workers, progress=False, deadline=time.time() + 300)
+    assert m["complete"] is True and m["games"]["read"] == 6

@@ -22,6 +22,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from multiprocessing import TimeoutError as MultiprocessingTimeout
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -209,10 +210,12 @@ def _chunks(sources, per_chunk: int, limit: int | None):
 
 
 def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int | None = None,
-            workers: int | None = None, progress: bool = True) -> dict:
+            workers: int | None = None, progress: bool = True, deadline: float | None = None) -> dict:
     """Encode the games of `sources` into shards under `out`; return the manifest written.
 
-    Chunks already finished with the same options and games are kept, not redone.
+    Chunks already finished with the same options and games are kept, not redone. At
+    `deadline` (a time.time() value) the chunks still in the workers are abandoned and the
+    manifest lists the finished ones, with "complete": false (true when every chunk is done).
     """
     from tqdm import tqdm
 
@@ -239,10 +242,18 @@ def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int
     if records:
         bar.write(f"prepare: {len(records)} of {len(chunks)} shards already done, resuming")
     pool = get_context("spawn").Pool(min(workers, len(todo))) if workers > 1 and len(todo) > 1 else None
-    new_positions = 0
+    new_positions, complete = 0, True
     try:
         results = pool.imap_unordered(encode_chunk, todo) if pool else map(encode_chunk, todo)
-        for record in results:
+        while len(records) < len(chunks):
+            left = None if deadline is None else deadline - time.time()
+            try:
+                if left is not None and left <= 0:
+                    raise MultiprocessingTimeout
+                record = results.next(timeout=left) if pool else next(results)
+            except MultiprocessingTimeout:
+                complete = False
+                break
             records.append(record)
             new_positions += sum(record["positions"].values())
             bar.update(record["games"])
@@ -251,8 +262,11 @@ def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int
         bar.close()
         if pool:
             pool.terminate()
+    if not complete:
+        print(f"prepare: deadline reached, {len(records)} of {len(chunks)} shards done", file=sys.stderr)
     records.sort(key=lambda r: r["chunk"])
     manifest = _manifest(records, sources, options, limit, FEATURE_VERSION, time.time() - started)
+    manifest["complete"] = complete
     _remove_stale(out, records)
     sh.write_json(out / sh.MANIFEST, manifest)
     return manifest
