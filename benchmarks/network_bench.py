@@ -11,6 +11,8 @@ measure() returns (rates in GFLOP/s, FLOPs from gopolicy.model's exact count):
     train_precision             what `gopolicy train --precision auto` picks here
     inference_ms_batch1         one position through Policy's network path (planes -> logits)
     evaluate_ms_batch1          one Position through Policy.evaluate (features, mask, softmax too)
+    evaluate_ms_symmetries8     the same averaged over the 8 symmetries (one batch of 8)
+    evaluate_ms_fp32            evaluate_ms_batch1 with the network in float32, for comparison
     inference_positions_per_s   batches of INFERENCE_BATCH positions
     train_samples_per_s         the trainer's own step (training.trainer.train_step: channels_last,
                                 autocast in train_precision, SGD momentum), batches of TRAIN_BATCH
@@ -131,6 +133,8 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
         torch.manual_seed(0)
         path = save_weights(Path(tmp) / "k192.safetensors", PolicyNet(config), {"provenance": {"bench": True}})
         policy = Policy(path, device="auto")
+        policy8 = Policy(path, device="auto", symmetries=8)
+        policy_fp32 = Policy(path, device="auto", precision="fp32")
     device = policy.device
     precision = resolve_precision("auto", device)
     peaks = {"fp32": _peak_kernels(device, torch.float32)}
@@ -143,13 +147,16 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
     planes_batch = np.repeat(planes1, INFERENCE_BATCH, axis=0)
     train = _train_step(config, device, TRAIN_BATCH, precision)
     train_bn = _train_step(config, device, TRAIN_BATCH, precision, batch_norm=True)
-    samples = {key: [] for key in ("fp32", "bf16", "batch1", "evaluate", "batch", "train", "train_bn")}
+    samples = {key: [] for key in ("fp32", "bf16", "batch1", "evaluate", "evaluate8", "evaluate_fp32", "batch",
+                                   "train", "train_bn")}
     for r in range(rounds + 1):  # round 0 warms up caches, allocators and oneDNN primitives
         keep = r > 0
         with torch.inference_mode():
             t_peaks = {name: max(flops / _timed(fn) for flops, fn in kernels) for name, kernels in peaks.items()}
             t_b1 = [_timed(lambda: policy.logits(planes1)) for _ in range(batch1_calls)]
             t_eval = [_timed(lambda: policy.evaluate(position)) for _ in range(2)]
+            t_eval8 = _timed(lambda: policy8.evaluate(position))
+            t_eval_fp32 = _timed(lambda: policy_fp32.evaluate(position))
             t_batch = _timed(lambda: policy.logits(planes_batch))
         t_train, t_train_bn = _timed(train), _timed(train_bn)
         if keep:
@@ -157,6 +164,8 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
                 samples[name].append(rate / 1e9)
             samples["batch1"] += t_b1
             samples["evaluate"] += t_eval
+            samples["evaluate8"].append(t_eval8)
+            samples["evaluate_fp32"].append(t_eval_fp32)
             samples["batch"].append(INFERENCE_BATCH / t_batch)
             samples["train"].append(TRAIN_BATCH / t_train)
             samples["train_bn"].append(TRAIN_BATCH / t_train_bn)
@@ -170,6 +179,8 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
     out["peak_gflops"] = out[f"peak_gflops_{precision}"]
     out.update(_summary("inference_ms_batch1", [t * 1e3 for t in samples["batch1"]], higher_is_better=False))
     out.update(_summary("evaluate_ms_batch1", [t * 1e3 for t in samples["evaluate"]], higher_is_better=False))
+    out.update(_summary("evaluate_ms_symmetries8", [t * 1e3 for t in samples["evaluate8"]], higher_is_better=False))
+    out.update(_summary("evaluate_ms_fp32", [t * 1e3 for t in samples["evaluate_fp32"]], higher_is_better=False))
     out.update(_summary("inference_positions_per_s", samples["batch"]))
     out.update(_summary("train_samples_per_s", samples["train"]))
     out.update(_summary("train_samples_per_s_batch_norm", samples["train_bn"]))
