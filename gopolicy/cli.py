@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "train": ("training.trainer", "train a policy network on prepared shards"),
     "export": ("training.export", "write a training run's network to a weights file"),
     "evaluate": ("training.evaluate", "move-prediction accuracy of a network on SGF games"),
+    "burst": ("training.burst", "prepare, train, export and evaluate in minutes on a lent GPU, under deadlines"),
     "bench": ("benchmarks.bench", "measure the performance figures on this machine"),
     "heatmap": ("review.heatmap", "draw the policy heatmap of one position (PNG, SVG or terminal)"),
     "review": ("review.html", "write a self-contained HTML page stepping through a game"),

@@ -1,0 +1,351 @@
+"""`gopolicy burst`: prepare, train, export and evaluate in one command, each phase under a deadline.
+
+    gopolicy burst ARCHIVES... --out DIR [--minutes M] [--max-minutes T] [--filters K] [--smoke]
+
+Made for a GPU lent for minutes. Prepare encodes the archives with every core into a
+local temporary folder (cut at its deadline: the finished shards are used); the bf16
+peak of the device is measured (training.peak); the network trains for M minutes of
+wall clock on batches made on the device (training.gpu_batches) with the recipe of the
+CPU work: batch norm, SGD with Nesterov momentum 0.9, lr 0.02 per 32 samples of batch,
+weight decay 1e-4, a linear warm-up, then cosine to zero at the end of the minutes,
+bf16 autocast and channels_last where native; k=192 by default. The run is exported
+with its batch norm folded (training.export) and scored, as `gopolicy evaluate` scores
+(illegal points masked), on the prepared test and validation splits.
+
+DIR receives weights.safetensors, report.json and metrics.csv; progress goes to stderr.
+The whole command ends within T minutes (default M + 2; training is shortened when the
+phases before it ran late): a phase that overruns is cut (training.deadlines), and a
+run cut short still exports its last checkpoint and writes the report (exit status 3).
+--smoke is the same path on the CPU with a slice of the games and a tiny network.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training import checkpoint as ck
+from training import shards as sh
+from training.deadlines import Budget, Watchdog
+
+WEIGHTS, REPORT, METRICS = "weights.safetensors", "report.json", "metrics.csv"
+LR_PER_32 = 0.02        # the CPU recipe's learning rate at batch 32, scaled linearly with the batch
+SMOKE_SPLIT = (0.8, 0.1, 0.1)  # so that a slice of 60 games still has validation and test games
+REQUIRED = ("device", "filters", "samples", "samples_per_s", "train_minutes", "prepare_seconds",
+            "loader_wait_pct", "pct_of_bf16_peak", "val_top1", "test_top1", "test_top5", "test_nll")
+
+
+@dataclass
+class BurstConfig:
+    """What `gopolicy burst` was asked for; None picks the default of the device (or of --smoke)."""
+
+    archives: list = field(default_factory=list)
+    out: str = "burst"
+    minutes: float | None = None       # training minutes (8; 0.5 with --smoke)
+    max_minutes: float | None = None   # the whole command (minutes + 2; 2.5 with --smoke)
+    filters: int | None = None         # 192 (16 with --smoke)
+    layers: int | None = None          # 13 (5 with --smoke)
+    batch_size: int | None = None      # 512 on CUDA, 32 on a CPU
+    lr: float | None = None            # LR_PER_32 * batch_size / 32
+    warmup: int | None = None          # steps: 500 on CUDA, 20 on a CPU
+    limit: int | None = None           # games to prepare (all; 60 with --smoke)
+    workers: int | None = None         # prepare processes (all cores)
+    device: str = "auto"               # auto | cpu | cuda (--smoke: cpu unless given)
+    seed: int = 0
+    work: str | None = None            # prepare and train here, kept (default: a temporary folder, removed)
+    smoke: bool = False
+
+    def resolved(self) -> BurstConfig:
+        """Return a copy with every default filled in for its device and mode."""
+        c = BurstConfig(**asdict(self))
+        if c.device == "auto":
+            c.device = "cpu" if c.smoke or not torch.cuda.is_available() else "cuda"
+        cuda = c.device.startswith("cuda")
+        c.minutes = c.minutes if c.minutes is not None else (0.5 if c.smoke else 8.0)
+        c.max_minutes = c.max_minutes if c.max_minutes is not None else (2.5 if c.smoke else c.minutes + 2)
+        c.filters = c.filters or (16 if c.smoke else 192)
+        c.layers = c.layers or (5 if c.smoke else 13)
+        c.batch_size = c.batch_size or (512 if cuda else 32)
+        c.lr = c.lr or LR_PER_32 * c.batch_size / 32
+        c.warmup = c.warmup if c.warmup is not None else (500 if cuda else 20)
+        c.limit = c.limit if c.limit is not None or not c.smoke else 60
+        return c
+
+
+class Burst:
+    """One `gopolicy burst` run; `run()` returns the exit status (0, 2 on bad input, 3 when cut by the watchdog)."""
+
+    def __init__(self, cfg: BurstConfig, exit=os._exit):
+        self.start = time.time()
+        self.cfg = cfg = cfg.resolved()
+        self.budget = Budget.of(cfg.minutes, cfg.max_minutes, cfg.smoke)
+        self.device = torch.device(cfg.device)
+        self.out = Path(cfg.out)
+        self.temporary = cfg.work is None
+        self.work = Path(tempfile.mkdtemp(prefix="gopolicy-burst-") if self.temporary else cfg.work)
+        self.data, self.run_dir = self.work / "data", self.work / "run"
+        self.exit, self.lock, self.written = exit, threading.Lock(), False
+        self.phase, self.trainer, self.ticked = "start", None, (self.start, 0)
+        self.report = dict.fromkeys(REQUIRED)
+        self.report.update(device=_device_name(self.device), torch=torch.__version__, smoke=cfg.smoke,
+                           archives=[Path(a).name for a in cfg.archives], minutes=cfg.minutes,
+                           max_minutes=cfg.max_minutes, filters=cfg.filters, layers=cfg.layers,
+                           batch_size=cfg.batch_size, lr=cfg.lr, warmup=cfg.warmup, phase_seconds={},
+                           cut=[], errors={}, started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    def log(self, text: str) -> None:
+        minutes, seconds = divmod(int(time.time() - self.start), 60)
+        print(f"burst {minutes:d}:{seconds:02d} {text}", file=sys.stderr, flush=True)
+
+    def run(self) -> int:
+        """Run every phase under its deadline, write DIR's files; return the exit status."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        watchdog = Watchdog(self.budget.hard_end(self.start), self.expire, self.tick, 10 if self.cfg.smoke else 30)
+        watchdog.start()
+        self.log(f"{self.report['device']}: k={self.cfg.filters}, {self.cfg.minutes:g} min of training, "
+                 f"all done within {self.cfg.max_minutes:g} min; work in {self.work}")
+        status = 0
+        try:
+            if self.phase_run("prepare", self.prepare, (ValueError, OSError)):
+                self.phase_run("peak", self.peak, (RuntimeError,))
+                self.phase_run("train", self.train, (ValueError, RuntimeError))
+                if self.phase_run("export", self.export, (ck.CheckpointError, OSError)):
+                    self.phase_run("evaluate", self.evaluate, (ValueError, RuntimeError, OSError))
+            status = 2 if self.report["errors"] else 0
+        finally:
+            watchdog.stop()
+        self.finish(status)
+        if self.temporary:
+            shutil.rmtree(self.work, ignore_errors=True)
+        return status
+
+    def phase_run(self, name: str, fn, errors: tuple) -> bool:
+        """Run one phase, timing it; return False (the error in the report) if it raised one of `errors`."""
+        self.phase, started = name, time.time()
+        try:
+            fn()
+            return True
+        except errors as e:
+            self.report["errors"][name] = f"{type(e).__name__}: {e}"
+            self.log(f"{name} failed: {type(e).__name__}: {e}")
+            return False
+        finally:
+            self.report["phase_seconds"][name] = round(time.time() - started, 2)
+
+    def prepare(self) -> None:
+        from training.prepare import PrepareOptions, prepare
+
+        options = PrepareOptions(split=SMOKE_SPLIT if self.cfg.smoke else (0.96, 0.02, 0.02),
+                                 games_per_shard=20 if self.cfg.smoke else 200)
+        m = prepare(self.cfg.archives, self.data, options, self.cfg.limit, self.cfg.workers, progress=False,
+                    deadline=self.start + self.budget.prepare)
+        self.report.update(prepare_seconds=round(m["elapsed_s"], 2), prepare_complete=m["complete"],
+                           games=m["games"]["kept"], positions=m["positions"], split=list(options.split))
+        if not m["complete"]:
+            self.report["cut"].append("prepare")
+        self.log(f"prepare: {m['games']['kept']:,} games, {m['positions']['total']:,} positions in "
+                 f"{m['elapsed_s']:.0f} s{'' if m['complete'] else ' (cut at its deadline)'}")
+        if m["positions"]["train"] < self.cfg.batch_size:
+            raise ValueError(f"{m['positions']['train']} training positions: fewer than one batch")
+
+    def peak(self) -> None:
+        from training.peak import bf16_peak_flops
+
+        flops = bf16_peak_flops(self.device, self.budget.peak)
+        self.report["bf16_peak_tflops"] = None if flops is None else round(flops / 1e12, 3)
+        self.log(f"bf16 peak: {'none (no native bf16)' if flops is None else f'{flops / 1e12:.1f} TFLOP/s'}")
+
+    def train(self) -> None:
+        from gopolicy.features import FEATURE_VERSION
+        from gopolicy.model import PolicyConfig, training_flops
+        from training.dataset import ShardDataset
+        from training.gpu_batches import DeviceBatches
+        from training.trainer import TrainConfig, Trainer
+
+        c, cuda = self.cfg, self.device.type == "cuda"
+        if cuda:
+            torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest convolutions once
+        source = DeviceBatches(ShardDataset(self.data, "train", FEATURE_VERSION), c.batch_size, self.device, c.seed)
+        every = 2000 if cuda else 100
+        cfg = TrainConfig(data=str(self.data), out=str(self.run_dir), filters=c.filters, layers=c.layers,
+                          batch_size=c.batch_size, lr=c.lr, optimizer="sgd", momentum=0.9, nesterov=True,
+                          weight_decay=1e-4, batch_norm=True, precision="auto", schedule="cosine",
+                          warmup=c.warmup, hours=1.0, val_every=every, val_samples=16384 if cuda else 1024,
+                          checkpoint_every=every // 2, log_every=every // 10, seed=c.seed, device=str(self.device),
+                          progress=False, tensorboard=False)
+        self.trainer = trainer = Trainer(cfg, batches=source)
+        now = time.time()
+        end = self.budget.train_end(self.start, now)
+        cfg.hours = (end - now) / 3600  # the cosine reaches zero at the end of the minutes left
+        if end - now < self.budget.train - 1:
+            self.report["cut"].append("train")
+        self.report.update(precision=trainer.precision, loader=source.mode, planned_train_minutes=round(cfg.hours * 60, 3))
+        self.log(f"train: {cfg.hours * 60:.2f} min, {trainer.precision}, batch {c.batch_size}, lr {c.lr:g}; {source.mode}")
+        self.ticked = (time.time(), 0)
+        try:
+            self.report["trainer_val"] = trainer.run()
+        finally:
+            self.record_training(training_flops(PolicyConfig(filters=c.filters, layers=c.layers)))
+
+    def record_training(self, flops_per_sample: int) -> None:
+        """Put the trainer's figures (so far) into the report."""
+        t = self.trainer
+        rate = t.samples / t.elapsed if t.elapsed > 0 else 0.0
+        peak = self.report.get("bf16_peak_tflops")
+        self.report.update(steps=t.step, samples=t.samples, train_minutes=round(t.elapsed / 60, 3),
+                           samples_per_s=round(rate, 1), training_tflops=round(rate * flops_per_sample / 1e12, 4),
+                           loader_wait_pct=round(100 * t.batches.waited / max(t.batches.served, 1), 2),
+                           pct_of_bf16_peak=round(100 * rate * flops_per_sample / (peak * 1e12), 2) if peak else None)
+
+    def export(self) -> None:
+        from training.export import export
+
+        with self.lock:  # never at the same time as the watchdog's export
+            meta = export(self.run_dir, self.out / WEIGHTS)
+            self.copy_metrics()
+        p = meta["provenance"]
+        self.report.update(weights=WEIGHTS, weights_bytes=(self.out / WEIGHTS).stat().st_size,
+                           checkpoint=p["checkpoint"], checkpoint_step=p["step"])
+        self.log(f"export: {p['checkpoint']} checkpoint of step {p['step']:,} to {self.out / WEIGHTS}")
+
+    def copy_metrics(self) -> None:
+        if (self.run_dir / ck.METRICS).exists():
+            shutil.copyfile(self.run_dir / ck.METRICS, self.out / METRICS)
+
+    def evaluate(self) -> None:
+        from gopolicy.model import for_inference, resolve_precision
+        from gopolicy.weights import load_weights
+
+        precision = resolve_precision("auto", self.device)
+        model = for_inference(load_weights(self.out / WEIGHTS, device=self.device)[0], precision)
+        self.report["eval_precision"] = precision
+        for split in ("test", "val"):
+            result, cut = score_split(model, self.data, split, self.device, precision,
+                                      self.budget.evaluate_end(self.start) - 3)
+            for key in ("top1", "top5", "nll", "positions"):
+                self.report[f"{split}_{key}"] = result[key] if result["positions"] else None
+            if cut:
+                self.report["cut"].append(f"evaluate {split}")
+            self.log(f"{split}: top-1 {result['top1']:.2%}, top-5 {result['top5']:.2%}, NLL {result['nll']:.3f} "
+                     f"on {result['positions']:,} positions{' (cut at its deadline)' if cut else ''}")
+
+    def tick(self) -> None:
+        """Print the training progress (the watchdog calls this every 10-30 s)."""
+        t = self.trainer
+        if self.phase != "train" or t is None:
+            self.log(f"{self.phase} ...")
+            return
+        now, (then, samples) = time.time(), self.ticked
+        self.ticked = (now, t.samples)
+        self.log(f"train: step {t.step:,}, {t.samples:,} samples, {(t.samples - samples) / (now - then):,.0f} "
+                 f"samples/s, {t.elapsed / 60:.1f} of {t.cfg.hours * 60:.1f} min")
+
+    def expire(self) -> None:
+        """At the hard deadline: export the last checkpoint if none was, write the report, end the process."""
+        self.log(f"deadline: {self.phase} cut short by the watchdog")
+        self.report["cut"].append(f"{self.phase} (watchdog)")
+        got = self.lock.acquire(timeout=self.budget.grace / 2)
+        try:
+            if self.trainer is not None and self.phase == "train":
+                from gopolicy.model import PolicyConfig, training_flops
+
+                self.record_training(training_flops(PolicyConfig(filters=self.cfg.filters, layers=self.cfg.layers)))
+            if not (self.out / WEIGHTS).exists() and any((self.run_dir / n).exists() for n in (ck.BEST, ck.LAST)):
+                from training.export import export
+
+                try:
+                    p = export(self.run_dir, self.out / WEIGHTS)["provenance"]
+                    self.report.update(weights=WEIGHTS, checkpoint=p["checkpoint"], checkpoint_step=p["step"])
+                except (ck.CheckpointError, OSError) as e:
+                    self.report["errors"]["export"] = f"{type(e).__name__}: {e}"
+            self.copy_metrics()
+            self.finish(3)
+        finally:
+            if got:
+                self.lock.release()
+        for child in multiprocessing.active_children():  # prepare's workers, if any
+            child.terminate()
+        if self.temporary:
+            shutil.rmtree(self.work, ignore_errors=True)
+        self.exit(3)
+
+    def finish(self, status: int) -> None:
+        """Write DIR/report.json (once: the watchdog and the main thread may both get here)."""
+        if self.written:
+            return
+        self.written = True
+        self.report.update(exit_status=status, total_seconds=round(time.time() - self.start, 2))
+        sh.write_json(self.out / REPORT, self.report)
+        keys = ("samples", "samples_per_s", "pct_of_bf16_peak", "loader_wait_pct", "val_top1", "test_top1")
+        self.log("report: " + json.dumps({k: self.report.get(k) for k in keys}))
+
+
+def _device_name(device: torch.device) -> str:
+    """Return e.g. "cuda (NVIDIA H200)" or "cpu (<model name>, 16 cores)"."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    name = "unknown model"
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    return f"cpu ({name}, {os.cpu_count()} cores)"
+
+
+def score_split(model, data, split: str, device, precision: str, deadline: float,
+                batch: int = 1024) -> tuple[dict, bool]:
+    """Return (`gopolicy evaluate`'s figures {"positions", "top1", "top5", "nll", "by_move"} of a
+    model set up by for_inference on the prepared split, True if `deadline` cut the scoring short)."""
+    from gopolicy.features import FEATURE_VERSION
+    from training.dataset import ShardDataset
+    from training.evaluate import Scores, score_batch
+
+    dataset, scores = ShardDataset(data, split, FEATURE_VERSION), Scores()
+    for start in range(0, len(dataset), batch):
+        if time.time() >= deadline:
+            return scores.result(), True
+        packed, moves, numbers = dataset.gather(np.arange(start, min(start + batch, len(dataset))))
+        scores.add(*score_batch(model, sh.unpack_planes(packed), moves, device, precision), numbers)
+    return scores.result(), False
+
+
+def add_arguments(parser) -> None:
+    """Add the `gopolicy burst` options to `parser`."""
+    parser.add_argument("archives", nargs="+", help="SGF archives, files or folders (e.g. data/kgs-archives/*.tar.gz)")
+    parser.add_argument("--out", required=True, help="folder for weights.safetensors, report.json, metrics.csv")
+    parser.add_argument("--minutes", type=float, help="minutes of training (default 8; 0.5 with --smoke)")
+    parser.add_argument("--max-minutes", type=float, help="the whole command ends within this (default minutes + 2)")
+    parser.add_argument("--filters", type=int, help="filters per layer (default 192; 16 with --smoke)")
+    parser.add_argument("--layers", type=int, help="convolution layers (default 13; 5 with --smoke)")
+    parser.add_argument("--batch-size", type=int, help="minibatch (default 512 on CUDA, 32 on a CPU)")
+    parser.add_argument("--lr", type=float, help=f"peak learning rate (default {LR_PER_32} x batch size / 32)")
+    parser.add_argument("--warmup", type=int, help="steps of linear warm-up (default 500 on CUDA, 20 on a CPU)")
+    parser.add_argument("--limit", type=int, help="prepare at most N games (default all; 60 with --smoke)")
+    parser.add_argument("--workers", type=int, help="prepare processes (default: all cores)")
+    parser.add_argument("--device", default="auto", help="auto (cuda if present; cpu with --smoke), cpu or cuda")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--work", help="prepare and train in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--smoke", action="store_true", help="the same path on a slice of the games with a tiny network")
+
+
+def run(args) -> int:
+    """Run `gopolicy burst`; return the exit status."""
+    values = {k: v for k, v in vars(args).items() if k in BurstConfig.__dataclass_fields__}
+    try:
+        burst = Burst(BurstConfig(**values))
+    except (ValueError, RuntimeError) as e:
+        print(f"gopolicy burst: {e}", file=sys.stderr)
+        return 2
+    return burst.run()

@@ -1,0 +1,58 @@
+"""The device's bfloat16 peak, measured briefly: the best of a large matmul and a large 3x3 convolution.
+
+Sized for the device: on CUDA an 8192^3 matmul and a 128 x 512 -> 512 channel 3x3
+convolution on 32x32 (each well past launch overhead; an H200 gives about 790 TFLOP/s
+on the matmul); on a CPU a 2048^3 matmul and a 64 x 256 -> 256 channel convolution on
+19x19. Convolutions run NHWC, the layout the trainer uses.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from gopolicy.model import native_bf16
+
+SHAPES = {"cuda": (8192, (128, 512, 32)), "cpu": (2048, (64, 256, 19))}  # matmul n; conv batch, channels, side
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _best_rate(fn, flops: int, device: torch.device, rounds: int, reps: int, until: float) -> float:
+    """Return the best FLOP/s of `rounds` timings of `reps` calls, stopping early at time `until`."""
+    fn()  # warm-up: kernel choice, allocator, oneDNN primitives
+    _sync(device)
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        _sync(device)
+        best = max(best, flops * reps / (time.perf_counter() - start))
+        if time.time() >= until:
+            break
+    return best
+
+
+def bf16_peak_flops(device, seconds: float = 10.0) -> float | None:
+    """Return the device's bf16 FLOP/s (the better of matmul and 3x3 convolution), or None where
+    it has no native bf16. Takes about a second on a GPU; stops timing after `seconds`."""
+    device = torch.device(device)
+    if not native_bf16(device):
+        return None
+    until = time.time() + seconds
+    n, (batch, channels, side) = SHAPES["cuda" if device.type == "cuda" else "cpu"]
+    big = device.type == "cuda"
+    with torch.inference_mode():
+        a, b = (torch.randn(n, n, device=device, dtype=torch.bfloat16) for _ in range(2))
+        x = torch.randn(batch, channels, side, side, device=device, dtype=torch.bfloat16)
+        w = torch.randn(channels, channels, 3, 3, device=device, dtype=torch.bfloat16)
+        x, w = (t.contiguous(memory_format=torch.channels_last) for t in (x, w))
+        rates = [_best_rate(lambda: a @ b, 2 * n**3, device, 3, 10 if big else 1, until),
+                 _best_rate(lambda: torch.nn.functional.conv2d(x, w, padding=1),
+                            2 * batch * side * side * channels * channels * 9, device, 3, 10 if big else 1, until)]
+    return max(rates)
