@@ -238,7 +238,8 @@ class Burst:
             if cut:
                 self.report["cut"].append(f"evaluate {split}")
             self.log(f"{split}: top-1 {result['top1']:.2%}, top-5 {result['top5']:.2%}, NLL {result['nll']:.3f} "
-                     f"on {result['positions']:,} positions{' (cut at its deadline)' if cut else ''}")
+                     f"on {result['positions']:,} positions{' (cut at its deadline)' if cut else ''}"
+                     if result["positions"] else f"{split}: no positions prepared")
 
     def tick(self) -> None:
         """Print the training progress (the watchdog calls this every 10-30 s)."""
