@@ -4,11 +4,11 @@
 # data/wheels/sgfmill-*.whl. Installs nothing but sgfmill (into /tmp/site) and runs from the checkout.
 # First a smoke run on the GPU (under 1.5 minutes: the same code path on 60 games), then the real
 # burst, whose files land in $OUT: weights.safetensors, report.json, metrics.csv, burst.log.
-# Within one 600-second command: MINUTES of training (default 7), all of it within MAX_MINUTES (8.5).
+# Within one 600-second command: MINUTES of training (default 7), all of it within MAX_MINUTES (8.7).
 # SMOKE=only stops after the smoke run; SMOKE=no skips it; DEVICE, LIMIT, FILTERS are for trying it elsewhere.
 set -euo pipefail
 : "${OUT:?OUT must name the folder whose files come back}"
-MINUTES=${MINUTES:-7} MAX_MINUTES=${MAX_MINUTES:-8.5} DEVICE=${DEVICE:-cuda} SMOKE=${SMOKE:-yes}
+MINUTES=${MINUTES:-7} MAX_MINUTES=${MAX_MINUTES:-8.7} DEVICE=${DEVICE:-cuda} SMOKE=${SMOKE:-yes}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site data/wheels/*.whl
 export PYTHONPATH="$PWD:/tmp/site" PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -74,9 +75,9 @@ def test_budget_shortens_training_when_the_phases_before_it_ran_late():
     late = budget.train_end(start, start + 200)
     assert late == start + 600 - budget.finish - budget.grace < start + 200 + 480
     assert budget.hard_end(start) == start + 600 - budget.grace
-    assert Budget.of(7, 8.5).total == 510
+    assert Budget.of(7, 8.7).train_end(start, start + 60) == start + 60 + 420  # the device script's: 7 full minutes
     with pytest.raises(ValueError, match="too short"):
-        Budget.of(1, 1.5)
+        Budget.of(1, 1.2)
 
 
 def test_watchdog_fires_once_at_its_deadline_and_never_once_stopped():
@@ -135,3 +136,20 @@ def test_a_phase_that_hangs_is_cut_and_the_report_still_written(tmp_path):
     assert report["cut"] == ["prepare (watchdog)"] and report["exit_status"] == 3
     assert set(REQUIRED) <= set(report) and report["test_top1"] is None and 3.5 < report["total_seconds"] < 6
     assert not (tmp_path / "weights.safetensors").exists()  # nothing was trained, nothing to export
+
+
+def test_prepared_splits_score_exactly_as_evaluate_scores_the_games(tmp_path, tiny_weights):
+    from gopolicy.model import for_inference
+    from gopolicy.weights import load_weights
+    from training.evaluate import evaluate, score_prepared
+    from training.prepare import PrepareOptions, prepare
+
+    games = sorted((Path(__file__).parent / "data").glob("*.sgf"))
+    prepare(games, tmp_path / "data", PrepareOptions(split=(0.0, 0.0, 1.0)), workers=1, progress=False)
+    model = for_inference(load_weights(tiny_weights)[0], "fp32")
+    ours, cut = score_prepared(model, tmp_path / "data", "test", "cpu", "fp32")
+    theirs = evaluate(tiny_weights, games, split="test", fractions=(0.0, 0.0, 1.0), precision="fp32")
+    assert not cut and ours["positions"] == theirs["positions"] > 50
+    for key in ("top1", "top5", "nll"):
+        assert math.isclose(ours[key], theirs[key], rel_tol=1e-6), key
+    assert score_prepared(model, tmp_path / "data", "test", "cpu", "fp32", deadline=time.time())[1]

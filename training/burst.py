@@ -32,7 +32,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from training import checkpoint as ck
@@ -226,13 +225,14 @@ class Burst:
     def evaluate(self) -> None:
         from gopolicy.model import for_inference, resolve_precision
         from gopolicy.weights import load_weights
+        from training.evaluate import score_prepared
 
         precision = resolve_precision("auto", self.device)
         model = for_inference(load_weights(self.out / WEIGHTS, device=self.device)[0], precision)
         self.report["eval_precision"] = precision
         for split in ("test", "val"):
-            result, cut = score_split(model, self.data, split, self.device, precision,
-                                      self.budget.evaluate_end(self.start) - 3)
+            result, cut = score_prepared(model, self.data, split, self.device, precision,
+                                         self.budget.evaluate_end(self.start) - 3)
             for key in ("top1", "top5", "nll", "positions"):
                 self.report[f"{split}_{key}"] = result[key] if result["positions"] else None
             if cut:
@@ -303,23 +303,6 @@ def _device_name(device: torch.device) -> str:
     except OSError:
         pass
     return f"cpu ({name}, {os.cpu_count()} cores)"
-
-
-def score_split(model, data, split: str, device, precision: str, deadline: float,
-                batch: int = 1024) -> tuple[dict, bool]:
-    """Return (`gopolicy evaluate`'s figures {"positions", "top1", "top5", "nll", "by_move"} of a
-    model set up by for_inference on the prepared split, True if `deadline` cut the scoring short)."""
-    from gopolicy.features import FEATURE_VERSION
-    from training.dataset import ShardDataset
-    from training.evaluate import Scores, score_batch
-
-    dataset, scores = ShardDataset(data, split, FEATURE_VERSION), Scores()
-    for start in range(0, len(dataset), batch):
-        if time.time() >= deadline:
-            return scores.result(), True
-        packed, moves, numbers = dataset.gather(np.arange(start, min(start + batch, len(dataset))))
-        scores.add(*score_batch(model, sh.unpack_planes(packed), moves, device, precision), numbers)
-    return scores.result(), False
 
 
 def add_arguments(parser) -> None:

@@ -31,7 +31,7 @@ class Budget:
         (default minutes + 2). Raises ValueError when the total cannot hold the fixed phases."""
         total = 60.0 * (minutes + 2 if max_minutes is None else max_minutes)
         budget = cls(total=total, train=60.0 * minutes, prepare=min(150.0, 0.3 * total),
-                     peak=5.0 if smoke else 10.0, finish=25.0 if smoke else 45.0, grace=5.0)
+                     peak=5.0 if smoke else 10.0, finish=25.0 if smoke else 35.0, grace=5.0)
         if minutes <= 0 or budget.total < budget.prepare + budget.peak + budget.finish + budget.grace + 5:
             raise ValueError(f"--minutes {minutes} in --max-minutes {total / 60:g}: too short a run "
                              f"(the phases around training need {budget.fixed / 60:.1f} minutes)")

@@ -127,6 +127,26 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
     return out
 
 
+def score_prepared(model, folder, split: str, device, precision: str = "fp32", deadline: float | None = None,
+                   batch_size: int = 1024) -> tuple[dict, bool]:
+    """Return (the figures of evaluate() {"positions", "top1", "top5", "nll", "by_move"} of a model set up
+    by for_inference, on the positions of one split of a `gopolicy prepare` folder; True if `deadline`,
+    a time.time() value, cut the scoring short). Raises ShardError for an unusable folder."""
+    import time
+
+    from gopolicy.features import FEATURE_VERSION
+    from training.dataset import ShardDataset
+    from training.shards import unpack_planes
+
+    dataset, scores = ShardDataset(folder, split, FEATURE_VERSION), Scores()
+    for start in range(0, len(dataset), batch_size):
+        if deadline is not None and time.time() >= deadline:
+            return scores.result(), True
+        packed, moves, numbers = dataset.gather(np.arange(start, min(start + batch_size, len(dataset))))
+        scores.add(*score_batch(model, unpack_planes(packed), moves, device, precision), numbers)
+    return scores.result(), False
+
+
 def add_arguments(parser) -> None:
     """Add the `gopolicy evaluate` options to `parser`."""
     parser.add_argument("sources", nargs="+", help="SGF files, folders, .tar.gz/.tgz/.zip archives")
