@@ -153,3 +153,12 @@ def test_prepared_splits_score_exactly_as_evaluate_scores_the_games(tmp_path, ti
     for key in ("top1", "top5", "nll"):
         assert math.isclose(ours[key], theirs[key], rel_tol=1e-6), key
     assert score_prepared(model, tmp_path / "data", "test", "cpu", "fp32", deadline=time.time())[1]
+
+
+def test_a_phase_that_fails_is_reported_and_the_command_ends_with_status_2(tmp_path):
+    burst = Burst(BurstConfig(archives=[str(tmp_path / "missing.tar.gz")], out=str(tmp_path / "out"), smoke=True))
+    assert burst.run() == 2
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert list(report["errors"]) == ["prepare"] and "missing.tar.gz" in report["errors"]["prepare"]
+    assert report["exit_status"] == 2 and set(REQUIRED) <= set(report) and report["samples"] is None
+    assert not burst.work.exists()  # the temporary folder is removed

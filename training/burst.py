@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -116,11 +117,11 @@ class Burst:
                  f"all done within {self.cfg.max_minutes:g} min; work in {self.work}")
         status = 0
         try:
-            if self.phase_run("prepare", self.prepare, (ValueError, OSError)):
-                self.phase_run("peak", self.peak, (RuntimeError,))
-                self.phase_run("train", self.train, (ValueError, RuntimeError))
-                if self.phase_run("export", self.export, (ck.CheckpointError, OSError)):
-                    self.phase_run("evaluate", self.evaluate, (ValueError, RuntimeError, OSError))
+            if self.phase_run("prepare", self.prepare):
+                self.phase_run("peak", self.peak)
+                self.phase_run("train", self.train)  # failed or not: export what it saved
+                if self.phase_run("export", self.export):
+                    self.phase_run("evaluate", self.evaluate)
             status = 2 if self.report["errors"] else 0
         finally:
             watchdog.stop()
@@ -129,15 +130,18 @@ class Burst:
             shutil.rmtree(self.work, ignore_errors=True)
         return status
 
-    def phase_run(self, name: str, fn, errors: tuple) -> bool:
-        """Run one phase, timing it; return False (the error in the report) if it raised one of `errors`."""
+    def phase_run(self, name: str, fn) -> bool:
+        """Run one phase, timing it; return False, the error in the report and its traceback on
+        stderr, if it raised. Any Exception: on a lent GPU a bug in one phase must not cost the
+        minutes of the others, the trained weights or the report."""
         self.phase, started = name, time.time()
         try:
             fn()
             return True
-        except errors as e:
+        except Exception as e:  # noqa: BLE001 -- reported, not hidden: see the docstring
             self.report["errors"][name] = f"{type(e).__name__}: {e}"
             self.log(f"{name} failed: {type(e).__name__}: {e}")
+            traceback.print_exc(file=sys.stderr)
             return False
         finally:
             self.report["phase_seconds"][name] = round(time.time() - started, 2)
