@@ -2,8 +2,8 @@
 # Train the default network on a lent GPU in one call of the device tool (README: "Train on a lent GPU").
 # Needs in the checkout (both under the ignored data/, carried): data/kgs-archives/*.tar.gz and
 # data/wheels/sgfmill-*.whl. Installs nothing but sgfmill (into /tmp/site) and runs from the checkout.
-# First a smoke run on the GPU (under 1.5 minutes: the same code path on 60 games), then the real
-# burst, whose files land in $OUT: weights.safetensors, report.json, metrics.csv, burst.log.
+# First the device-batch tests and a smoke run on the GPU (under 2 minutes: the same code path on 60
+# games), then the real burst, whose files land in $OUT: weights.safetensors, report.json, metrics.csv, burst.log.
 # Within one 600-second command: MINUTES of training (default 7), all of it within MAX_MINUTES (8.7).
 # SMOKE=only stops after the smoke run; SMOKE=no skips it; DEVICE, LIMIT, FILTERS are for trying it elsewhere.
 set -euo pipefail
@@ -14,6 +14,7 @@ export PYTHONPATH="$PWD:/tmp/site" PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c 'import torch, sgfmill; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
 if [ "$SMOKE" != no ]; then
+  python3 -m pytest -q -x -p no:cacheprovider tests/test_gpu_batches.py  # device-made batches == the CPU path
   python3 -m gopolicy burst --smoke --device "$DEVICE" --minutes 0.2 --max-minutes 1.5 --out /tmp/burst-smoke \
     data/kgs-archives/*.tar.gz
   cp /tmp/burst-smoke/report.json "$OUT/smoke-report.json"

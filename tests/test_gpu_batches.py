@@ -1,4 +1,5 @@
-"""Batches made on the device (run here on CPU tensors) equal the CPU path bit for bit."""
+"""Batches made on the device equal the CPU path bit for bit: on CPU tensors everywhere, and on
+CUDA where there is a GPU (scripts/device_burst.sh runs this file on the lent one first)."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ from training import shards as sh
 from training.dataset import Batches, ShardDataset, transform_batch
 from training.gpu_batches import DeviceBatches, DeviceTables, unpack_transform
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
 
 def random_rows(n, seed=0, density=0.2):
     rng = np.random.default_rng(seed)
@@ -15,21 +18,22 @@ def random_rows(n, seed=0, density=0.2):
     return bits, sh.pack_planes(bits), rng.integers(0, 361, n)
 
 
-def test_unpack_and_symmetry_equal_the_cpu_path():
+@pytest.mark.parametrize("device", DEVICES)
+def test_unpack_and_symmetry_equal_the_cpu_path(device):
     bits, packed, moves = random_rows(64, seed=1)
     syms = np.arange(64) % 8
     want_planes, want_moves = transform_batch(sh.unpack_planes(packed), moves, syms)
     assert not np.array_equal(want_planes, bits)  # the symmetries do change the planes
-    tables = DeviceTables.on("cpu")
-    planes, out_moves = unpack_transform(torch.from_numpy(packed), torch.from_numpy(moves),
-                                         torch.from_numpy(syms), tables, torch.channels_last)
-    assert planes.dtype == torch.float32 and planes.shape == (64, 48, 19, 19)
+    tables = DeviceTables.on(device)
+    on = [torch.from_numpy(a).to(device) for a in (packed, moves, syms)]
+    planes, out_moves = unpack_transform(*on, tables, torch.channels_last)
+    assert planes.dtype == torch.float32 and planes.shape == (64, 48, 19, 19) and planes.device.type == device
     assert planes.is_contiguous(memory_format=torch.channels_last)
-    assert np.array_equal(planes.numpy(), want_planes.astype(np.float32))
-    assert np.array_equal(out_moves.numpy(), want_moves)
-    plain, same_moves = unpack_transform(torch.from_numpy(packed), torch.from_numpy(moves), None, tables)
-    assert np.array_equal(plain.numpy(), bits.astype(np.float32))
-    assert np.array_equal(same_moves.numpy(), moves)
+    assert np.array_equal(planes.cpu().numpy(), want_planes.astype(np.float32))
+    assert np.array_equal(out_moves.cpu().numpy(), want_moves)
+    plain, same_moves = unpack_transform(on[0], on[1], None, tables)
+    assert np.array_equal(plain.cpu().numpy(), bits.astype(np.float32))
+    assert np.array_equal(same_moves.cpu().numpy(), moves)
 
 
 @pytest.fixture
@@ -41,17 +45,19 @@ def folder(tmp_path):
     return tmp_path
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("resident", [True, False])
 @pytest.mark.parametrize("augment", [True, False])
-def test_device_batches_equal_cpu_batches_across_epochs(folder, resident, augment):
+def test_device_batches_equal_cpu_batches_across_epochs(folder, device, resident, augment):
     ds = ShardDataset(folder, "train")
     cpu = iter(Batches(ds, 32, seed=7, augment=augment, prefetch=0))
-    source = DeviceBatches(ds, 32, "cpu", seed=7, augment=augment, resident=resident)
+    source = DeviceBatches(ds, 32, device, seed=7, augment=augment, resident=resident)
     assert source.resident == resident and source.prefetch == (0 if resident else 2)
-    device = iter(source)
+    batches = iter(source)
     for _ in range(20):  # 300 // 32 = 9 batches an epoch: crosses two epoch boundaries
-        (x, y), (dx, dy) = next(cpu), next(device)
-        assert torch.equal(x, dx) and torch.equal(y, dy)
+        (x, y), (dx, dy) = next(cpu), next(batches)
+        assert dx.device.type == dy.device.type == device
+        assert torch.equal(x, dx.cpu()) and torch.equal(y, dy.cpu())
     assert source.state_dict() == {"epoch": 2, "batch": 2} and source.served == 20
     assert 0 <= source.waited <= 20
 
