@@ -162,3 +162,18 @@ def test_a_phase_that_fails_is_reported_and_the_command_ends_with_status_2(tmp_p
     assert list(report["errors"]) == ["prepare"] and "missing.tar.gz" in report["errors"]["prepare"]
     assert report["exit_status"] == 2 and set(REQUIRED) <= set(report) and report["samples"] is None
     assert not burst.work.exists()  # the temporary folder is removed
+
+
+def test_cuda_recipe_is_k192_batch_norm_nesterov_with_the_lr_scaled_to_the_batch():
+    from training.burst import recipe
+
+    c = BurstConfig(archives=["a.tar.gz"], device="cuda").resolved()  # no GPU needed to resolve
+    assert (c.minutes, c.max_minutes, c.filters, c.layers, c.batch_size, c.limit) == (8, 10, 192, 13, 512, None)
+    cfg = recipe(c, "data", "run")
+    assert (cfg.filters, cfg.batch_size, cfg.optimizer, cfg.momentum, cfg.nesterov, cfg.batch_norm) == \
+        (192, 512, "sgd", 0.9, True, True)
+    assert math.isclose(cfg.lr, 0.02 * 512 / 32) and cfg.weight_decay == 1e-4 and cfg.warmup == 500
+    assert cfg.schedule == "cosine" and cfg.precision == "auto" and cfg.device == "cuda" and cfg.hours == 8 / 60
+    smoke = BurstConfig(archives=["a.tar.gz"], smoke=True, batch_size=64).resolved()
+    assert (smoke.device, smoke.filters, smoke.limit, smoke.max_minutes) == ("cpu", 16, 60, 2.5)
+    assert math.isclose(smoke.lr, 0.04)
