@@ -177,3 +177,30 @@ def test_cuda_recipe_is_k192_batch_norm_nesterov_with_the_lr_scaled_to_the_batch
     smoke = BurstConfig(archives=["a.tar.gz"], smoke=True, batch_size=64).resolved()
     assert (smoke.device, smoke.filters, smoke.limit, smoke.max_minutes) == ("cpu", 16, 60, 2.5)
     assert math.isclose(smoke.lr, 0.04)
+
+
+def test_watchdog_leaves_a_run_alone_that_wrote_its_report_first(tmp_path):
+    exits = []
+    burst = Burst(BurstConfig(archives=[], out=str(tmp_path / "out"), smoke=True, work=str(tmp_path)),
+                  exit=exits.append)
+    burst.out.mkdir()
+    burst.finish(0)
+    burst.expire()
+    assert exits == [] and json.loads((tmp_path / "out" / "report.json").read_text())["exit_status"] == 0
+
+
+def test_watchdog_writes_the_report_even_when_salvaging_fails(tmp_path, monkeypatch):
+    exits = []
+    burst = Burst(BurstConfig(archives=[], out=str(tmp_path / "out"), smoke=True, work=str(tmp_path)),
+                  exit=exits.append)
+    burst.out.mkdir()
+    burst.phase = "evaluate"
+
+    def broken():
+        raise RuntimeError("CUDA error: an illegal memory access")
+
+    monkeypatch.setattr(burst, "salvage", broken)
+    burst.expire()
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert exits == [3] and report["cut"] == ["evaluate (watchdog)"]
+    assert report["errors"] == {"watchdog": "RuntimeError: CUDA error: an illegal memory access"}

@@ -66,6 +66,7 @@ class Burst:
                            cut=[], errors={}, started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
     def log(self, text: str) -> None:
+        """Print one progress line on stderr, stamped with the time since the start."""
         minutes, seconds = divmod(int(time.time() - self.start), 60)
         print(f"burst {minutes:d}:{seconds:02d} {text}", file=sys.stderr, flush=True)
 
@@ -86,7 +87,8 @@ class Burst:
             status = 2 if self.report["errors"] else 0
         finally:
             watchdog.stop()
-        self.finish(status)
+        with self.lock:  # not while the watchdog writes its own
+            self.finish(status)
         if self.temporary:
             shutil.rmtree(self.work, ignore_errors=True)
         return status
@@ -178,6 +180,7 @@ class Burst:
         self.log(f"export: {p['checkpoint']} checkpoint of step {p['step']:,} to {self.out / WEIGHTS}")
 
     def copy_metrics(self) -> None:
+        """Copy the run's metrics.csv (the training curve so far) into DIR."""
         if (self.run_dir / ck.METRICS).exists():
             shutil.copyfile(self.run_dir / ck.METRICS, self.out / METRICS)
 
@@ -212,24 +215,18 @@ class Burst:
                  f"samples/s, {t.elapsed / 60:.1f} of {t.cfg.hours * 60:.1f} min")
 
     def expire(self) -> None:
-        """At the hard deadline: export the last checkpoint if none was, write the report, end the process."""
-        self.log(f"deadline: {self.phase} cut short by the watchdog")
-        self.report["cut"].append(f"{self.phase} (watchdog)")
-        got = self.lock.acquire(timeout=self.budget.grace / 2)
+        """At the hard deadline: export the last checkpoint if none was, write the report, end the
+        process (status 3); nothing if the main thread wrote the report first."""
+        got = self.lock.acquire(timeout=self.budget.grace / 2)  # the main thread's export or report
         try:
-            if self.trainer is not None and self.phase == "train":
-                from gopolicy.model import PolicyConfig, training_flops
-
-                self.record_training(training_flops(PolicyConfig(filters=self.cfg.filters, layers=self.cfg.layers)))
-            if not (self.out / WEIGHTS).exists() and any((self.run_dir / n).exists() for n in (ck.BEST, ck.LAST)):
-                from training.export import export
-
-                try:
-                    p = export(self.run_dir, self.out / WEIGHTS)["provenance"]
-                    self.report.update(weights=WEIGHTS, checkpoint=p["checkpoint"], checkpoint_step=p["step"])
-                except (ck.CheckpointError, OSError) as e:
-                    self.report["errors"]["export"] = f"{type(e).__name__}: {e}"
-            self.copy_metrics()
+            if self.written:
+                return
+            self.log(f"deadline: {self.phase} cut short by the watchdog")
+            self.report["cut"].append(f"{self.phase} (watchdog)")
+            try:
+                self.salvage()
+            except Exception as e:  # noqa: BLE001 -- whatever failed here, the report is still written
+                self.report["errors"]["watchdog"] = f"{type(e).__name__}: {e}"
             self.finish(3)
         finally:
             if got:
@@ -239,6 +236,19 @@ class Burst:
         if self.temporary:
             shutil.rmtree(self.work, ignore_errors=True)
         self.exit(3)
+
+    def salvage(self) -> None:
+        """Put what training reached into the report and DIR: its figures, its last checkpoint, its curve."""
+        if self.trainer is not None and self.phase == "train":
+            from gopolicy.model import PolicyConfig, training_flops
+
+            self.record_training(training_flops(PolicyConfig(filters=self.cfg.filters, layers=self.cfg.layers)))
+        if not (self.out / WEIGHTS).exists() and any((self.run_dir / n).exists() for n in (ck.BEST, ck.LAST)):
+            from training.export import export
+
+            p = export(self.run_dir, self.out / WEIGHTS)["provenance"]
+            self.report.update(weights=WEIGHTS, checkpoint=p["checkpoint"], checkpoint_step=p["step"])
+        self.copy_metrics()
 
     def finish(self, status: int) -> None:
         """Write DIR/report.json (once: the watchdog and the main thread may both get here)."""
