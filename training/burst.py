@@ -52,6 +52,8 @@ class Burst:
         self.cfg = cfg = cfg.resolved()
         self.budget = Budget.of(cfg.minutes, cfg.max_minutes, cfg.smoke)
         self.device = torch.device(cfg.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"--device {cfg.device}: torch sees no CUDA device here")
         self.out = Path(cfg.out)
         self.temporary = cfg.work is None
         self.work = Path(tempfile.mkdtemp(prefix="gopolicy-burst-") if self.temporary else cfg.work)
