@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from screens import artefact_dir, xvfb_display
 
 # Kivy reads these when it is first imported: no window, no argv parsing, no logs, a private home
 KIVY_HEADLESS = {"KIVY_NO_WINDOW": "1", "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1",
@@ -169,13 +170,6 @@ COLUMNS = "ABCDEFGHJKLMNOPQRST"
 SETUP = {"B": ["Q16", "D4", "Q4"], "W": ["D16", "R10"]}  # white to play
 
 
-def artefact_dir(tmp_path) -> Path:
-    """Return the folder for screenshots: $GOPOLICY_TEST_ARTIFACTS, else tmp_path/artefacts."""
-    folder = os.environ.get("GOPOLICY_TEST_ARTIFACTS")
-    path = Path(folder) if folder else tmp_path / "artefacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
 
 @pytest.fixture
 def display():
@@ -183,17 +177,8 @@ def display():
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
         pytest.skip("needs Xvfb and xdotool")
     pytest.importorskip("PIL.ImageGrab")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
-         "-nolisten", "tcp"], pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    assert number.isdigit(), "Xvfb did not report a display"
-    yield f":{number}"
-    server.terminate()
-    server.wait(30)
+    with xvfb_display(*SCREEN) as name:
+        yield name
 
 
 def screenshot(display: str) -> np.ndarray:

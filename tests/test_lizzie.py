@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from screens import artefact_dir, xvfb_display
 
 LIZZIE_JAR = Path("/usr/share/java/lizzie.jar")
 TOOLS = ("java", "Xvfb", "xdotool")
@@ -41,29 +42,12 @@ pytestmark = [
 ]
 
 
-def artefact_dir(tmp_path) -> Path:
-    """Return the folder for screenshots: $GOPOLICY_TEST_ARTIFACTS, else tmp_path/artefacts."""
-    folder = os.environ.get("GOPOLICY_TEST_ARTIFACTS")
-    path = Path(folder) if folder else tmp_path / "artefacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
 
 @pytest.fixture
 def display():
     """Yield the name (":N") of a fresh Xvfb display on a free number."""
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
-         "-nolisten", "tcp"], pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    assert number.isdigit(), "Xvfb did not report a display"
-    yield f":{number}"
-    server.terminate()
-    server.wait(30)
+    with xvfb_display(*SCREEN) as name:
+        yield name
 
 
 class Transcript:

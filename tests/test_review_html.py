@@ -6,12 +6,12 @@ when that is set, otherwise under pytest's tmp_path.
 """
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from screens import artefact_dir
 
 pytest.importorskip("torch")
 
@@ -81,12 +81,6 @@ def test_review_errors_are_one_line(tmp_path, tiny_weights, capsys):
     assert status != 0 and err.startswith("gopolicy review: error:") and err.count("\n") == 1
 
 
-def artefact_dir(tmp_path) -> Path:
-    folder = os.environ.get("GOPOLICY_TEST_ARTIFACTS")
-    path = Path(folder) if folder else tmp_path / "artefacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
 
 @pytest.fixture
 def browser(tmp_path):
@@ -128,7 +122,11 @@ def test_page_in_headless_chromium(review_page, browser, tmp_path):
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
     WebDriverWait(browser, 10).until(lambda d: "After 1 of" in counter.text)
     assert len(stones()) == 1
-    assert top5() != first_list
+    # the list follows the step: its first line names the page data's top move of each position
+    steps = page_data(review_page.read_text(encoding="utf-8"))["steps"]
+    vertex = lambda index: "ABCDEFGHJKLMNOPQRST"[index % 19] + str(index // 19 + 1)  # noqa: E731
+    assert first_list.split()[0] == vertex(steps[0]["top"][0][0])
+    assert top5().split()[0] == vertex(steps[1]["top"][0][0])
     assert browser.find_element(By.ID, "slider").get_attribute("value") == "1"
 
     for _ in range(4):
