@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the default network on a lent GPU in one call of the device tool (README: "Train on a lent GPU").
+# Train the default network on a borrowed GPU in one remote command (README: "Train on a lent GPU").
 # Needs in the checkout (both under the ignored data/, carried): data/kgs-archives/*.tar.gz and
 # data/wheels/sgfmill-*.whl. Installs nothing but sgfmill (into /tmp/site) and runs from the checkout.
 # First the device-batch tests and a smoke run on the GPU (under 2 minutes: the same code path on 60
