@@ -154,7 +154,7 @@ class Trainer:
         """Set up a run of `cfg`; `batches` replaces the default CPU-made Batches of its train
         split (e.g. training.gpu_batches.DeviceBatches, which makes them on the GPU)."""
         from gopolicy.features import FEATURE_VERSION
-        from gopolicy.model import PolicyConfig, PolicyNet
+        from gopolicy.model import PolicyConfig
 
         self.cfg, self.dist = cfg, Dist.from_env()
         self.device = pick_device(cfg.device, self.dist)
