@@ -4,8 +4,8 @@
 
 measure() returns (rates in GFLOP/s, FLOPs from gopolicy.model's exact count):
 
-    peak_gflops_fp32            the best of a 2048x2048 matmul and a large 3x3 convolution
-                                (64 x 256 -> 256 channels on 19x19), float32, same threads
+    peak_gflops_fp32            the best of a large matmul and a large 3x3 convolution
+                                (training.peak.peak_kernels), float32, same threads
     peak_gflops_bf16            the same in bfloat16; null where the device has no native bf16
     peak_gflops                 the peak of the precision the trainer uses
     train_precision             what `gopolicy train --precision auto` picks here
@@ -50,12 +50,11 @@ import numpy as np
 import torch
 
 from gopolicy.model import PolicyConfig, PolicyNet, forward_flops, native_bf16, resolve_precision, training_flops
+from training.peak import peak_kernels
 
 FILTERS = 192
 INFERENCE_BATCH = 32
 TRAIN_BATCH = 32
-MATMUL_N = 2048
-CONV_SHAPE = (64, 256, 19)  # batch, channels in and out, board side of the peak convolution
 
 
 def _cpu_name() -> str:
@@ -87,17 +86,6 @@ def _sample_position():
         legal = np.flatnonzero(position.legal_mask())
         position = position.play(divmod(int(rng.choice(legal)), 19))
     return position
-
-
-def _peak_kernels(device: str, dtype: torch.dtype) -> list[tuple]:
-    """Return [(flops, fn)] of the peak candidates in `dtype`: a square matmul and a 3x3 convolution."""
-    a, b = (torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype) for _ in range(2))
-    n, c, side = CONV_SHAPE
-    x = torch.randn(n, c, side, side, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
-    w = torch.randn(c, c, 3, 3, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
-    conv_flops = 2 * n * side * side * c * c * 9
-    return [(2 * MATMUL_N**3, lambda: a @ b),
-            (conv_flops, lambda: torch.nn.functional.conv2d(x, w, padding=1))]
 
 
 def _train_step(config: PolicyConfig, device: str, batch: int, precision: str, batch_norm: bool = False):
@@ -137,9 +125,9 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
         policy_fp32 = Policy(path, device="auto", precision="fp32")
     device = policy.device
     precision = resolve_precision("auto", device)
-    peaks = {"fp32": _peak_kernels(device, torch.float32)}
+    peaks = {"fp32": peak_kernels(device, torch.float32)}
     if native_bf16(device):
-        peaks["bf16"] = _peak_kernels(device, torch.bfloat16)
+        peaks["bf16"] = peak_kernels(device, torch.bfloat16)
     position = _sample_position()
     from gopolicy.features import encode_batch
 

@@ -1,14 +1,14 @@
 """`gopolicy bench`'s network figures: the contract keys, and the peak of the precision the trainer uses."""
 
 from benchmarks import network_bench
+from training import peak
 from gopolicy.model import native_bf16, resolve_precision
 
 
 def test_network_bench_reports_precision_and_both_peaks(monkeypatch, one_thread):
     # a tiny network and kernels: this checks what is reported, not how fast anything is
     monkeypatch.setattr(network_bench, "FILTERS", 8)
-    monkeypatch.setattr(network_bench, "MATMUL_N", 64)
-    monkeypatch.setattr(network_bench, "CONV_SHAPE", (2, 16, 9))
+    monkeypatch.setattr(peak, "SHAPES", {"cpu": (64, (2, 16, 9)), "cuda": (64, (2, 16, 9))})
     out = network_bench.measure(rounds=1, batch1_calls=1)
     precision = resolve_precision("auto", "cpu")
     assert out["train_precision"] == out["inference_precision"] == precision

@@ -38,6 +38,18 @@ def _best_rate(fn, flops: int, device: torch.device, rounds: int, reps: int, unt
     return best
 
 
+def peak_kernels(device, dtype: torch.dtype = torch.bfloat16) -> list[tuple[int, object]]:
+    """Return [(flops, fn)]: the square matmul and the NHWC 3x3 convolution sized for `device`, in `dtype`."""
+    device = torch.device(device)
+    n, (batch, channels, side) = SHAPES["cuda" if device.type == "cuda" else "cpu"]
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    x = torch.randn(batch, channels, side, side, device=device, dtype=dtype)
+    w = torch.randn(channels, channels, 3, 3, device=device, dtype=dtype)
+    x, w = (t.contiguous(memory_format=torch.channels_last) for t in (x, w))
+    return [(2 * n**3, lambda: a @ b),
+            (2 * batch * side * side * channels * channels * 9, lambda: torch.nn.functional.conv2d(x, w, padding=1))]
+
+
 def bf16_peak_flops(device, seconds: float = 10.0) -> float | None:
     """Return the device's bf16 FLOP/s (the better of matmul and 3x3 convolution), or None where
     it has no native bf16. Takes about a second on a GPU; stops timing after `seconds`."""
@@ -45,14 +57,6 @@ def bf16_peak_flops(device, seconds: float = 10.0) -> float | None:
     if not native_bf16(device):
         return None
     until = time.time() + seconds
-    n, (batch, channels, side) = SHAPES["cuda" if device.type == "cuda" else "cpu"]
-    big = device.type == "cuda"
+    reps = 10 if device.type == "cuda" else 1
     with torch.inference_mode():
-        a, b = (torch.randn(n, n, device=device, dtype=torch.bfloat16) for _ in range(2))
-        x = torch.randn(batch, channels, side, side, device=device, dtype=torch.bfloat16)
-        w = torch.randn(channels, channels, 3, 3, device=device, dtype=torch.bfloat16)
-        x, w = (t.contiguous(memory_format=torch.channels_last) for t in (x, w))
-        rates = [_best_rate(lambda: a @ b, 2 * n**3, device, 3, 10 if big else 1, until),
-                 _best_rate(lambda: torch.nn.functional.conv2d(x, w, padding=1),
-                            2 * batch * side * side * channels * channels * 9, device, 3, 10 if big else 1, until)]
-    return max(rates)
+        return max(_best_rate(fn, flops, device, 3, reps, until) for flops, fn in peak_kernels(device))
