@@ -20,6 +20,7 @@ from multiprocessing import get_context
 import numpy as np
 import torch
 
+from gopolicy.model import PRECISIONS
 from training.prepare import encode_unpacked, split_of  # a torch-free module for the worker processes
 
 BUCKETS = ((0, 20), (20, 50), (50, 100), (100, 200), (200, None))
@@ -155,7 +156,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     parser.add_argument("--batch-size", type=int, default=512, help="positions per forward pass")
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto (default): bf16 where the device has it natively, else fp32")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes encoding games (default: all cores)")
