@@ -13,6 +13,10 @@ class GtpError(RuntimeError):
     """The engine answered `? message`, or stopped answering."""
 
 
+class GtpEngineDied(GtpError):
+    """The engine's process closed its pipes: it exited or crashed."""
+
+
 class GtpClient:
     """Talks GTP to an engine started from a command line; use as a context manager."""
 
@@ -25,14 +29,20 @@ class GtpClient:
         )
 
     def send(self, line: str) -> str:
-        """Send one command; return the text of a `=` reply; raise GtpError on `?` or EOF."""
-        self.process.stdin.write(line.strip() + "\n")
-        self.process.stdin.flush()
+        """Send one command; return the text of a `=` reply.
+
+        Raises GtpError on a `?` reply, GtpEngineDied when the engine's process has gone.
+        """
+        try:
+            self.process.stdin.write(line.strip() + "\n")
+            self.process.stdin.flush()
+        except OSError:  # BrokenPipeError, or a closed stdin
+            raise GtpEngineDied(f"{self.command[0]} died before {line.strip()!r}") from None
         lines = []
         while True:
             text = self.process.stdout.readline()
             if not text:
-                raise GtpError(f"{self.command[0]} closed its output after {line!r}")
+                raise GtpEngineDied(f"{self.command[0]} died after {line.strip()!r}")
             text = text.rstrip("\r\n")
             if not text and lines:
                 break

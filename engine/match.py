@@ -8,6 +8,11 @@ when `--referee` is given (GNU Go removes dead stones), otherwise by Tromp-Taylo
 area on the final position (every stone alive). One SGF per game goes to
 `--sgf-dir`. The summary gives our win rate (a jigo counts half) with its 95% Wilson
 interval. Our engine runs in-process (no pipe, one network load for all games).
+
+If the opponent's process dies mid-game (GNU Go 3.8 crashes about once in 40 games),
+that game is void: it is listed but not scored, the opponent is started again and the
+game is replayed with the same colours. After `MAX_DEATHS_IN_A_ROW` deaths with no
+finished game between them the match stops and reports the games it finished.
 """
 
 import argparse
@@ -18,13 +23,14 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine.client import GtpClient, GtpError
+from engine.client import GtpClient, GtpEngineDied, GtpError
 from engine.commands import format_score
 from engine.player import LazyPolicy, PlayerConfig
 from gopolicy.coords import format_vertex, parse_vertex
 
 log = logging.getLogger(__name__)
 BLACK, WHITE = 1, -1
+MAX_DEATHS_IN_A_ROW = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +68,32 @@ class InProcessEngine:
         self.engine.execute("quit")
 
 
+class OpponentProcess:
+    """The other engine as a subprocess (`send(line) -> body`) that `restart()` starts again."""
+
+    def __init__(self, command: str):
+        self.command = command
+        self.client = GtpClient(command)
+
+    def send(self, line: str) -> str:
+        return self.client.send(line)
+
+    def restart(self) -> None:
+        self.client.close()
+        self.client = GtpClient(self.command)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class GameAborted(Exception):
+    """A player's process died mid-game; `session` holds the moves played until then."""
+
+    def __init__(self, session, reason: str):
+        super().__init__(reason)
+        self.session = session
+
+
 @dataclass
 class GameRecord:
     """One finished game: who played black, the result ("B+7.5", "W+R", "0", "?"), why it ended."""
@@ -72,10 +104,13 @@ class GameRecord:
     reason: str
     moves: int
     sgf: str | None = None
+    void: bool = False
 
     @property
     def our_score(self) -> float:
-        """1 for our win, 0.5 for a jigo, 0 for a loss or an unknown result."""
+        """1 for our win, 0.5 for a jigo, 0 for a loss, a void game or an unknown result."""
+        if self.void:
+            return 0.0
         if self.result == "0":
             return 0.5
         if self.result[:2] in ("B+", "W+"):
@@ -108,16 +143,25 @@ def play_game(players: dict, size: int = 19, komi: float = 7.5, max_moves: int =
               referee: str | None = None):
     """Play one game between players {BLACK: engine, WHITE: engine} (objects with send()).
 
-    Returns (Session, result, reason).
+    Returns (Session, result, reason); raises GameAborted if a player's process dies.
     """
-    from gopolicy.board import IllegalMove
     from engine.session import Session
 
+    session = Session(size=size, komi=komi)
+    try:
+        return _play(players, session, max_moves, referee)
+    except GtpEngineDied as error:
+        raise GameAborted(session, str(error)) from error
+
+
+def _play(players: dict, session, max_moves: int, referee: str | None):
+    from gopolicy.board import IllegalMove
+
+    size, komi = session.size, session.komi
     for engine in players.values():
         engine.send(f"boardsize {size}")
         engine.send("clear_board")
         engine.send(f"komi {komi:g}")
-    session = Session(size=size, komi=komi)
     colour, passes = BLACK, 0
     while len(session.moves) < max_moves:
         name = "b" if colour == BLACK else "w"
@@ -136,23 +180,36 @@ def play_game(players: dict, size: int = 19, komi: float = 7.5, max_moves: int =
         colour = -colour
     reason = "two passes" if passes >= 2 else f"{max_moves} moves"
     if referee:
-        return session, _referee_score(referee, session), reason + ", referee score"
+        try:
+            return session, _referee_score(referee, session), reason + ", referee score"
+        except GtpEngineDied as error:
+            log.warning("the referee died (%s): area score instead", error)
     return session, format_score(session.position.area_score()), reason + ", area score"
 
 
 def run_match(ours, opponent, games: int, size: int = 19, komi: float = 7.5,
               max_moves: int = 600, referee: str | None = None, sgf_dir: Path | None = None,
               opponent_name: str = "opponent") -> dict:
-    """Play `games` games alternating colours; return the summary dict (records included)."""
-    records = []
+    """Play until `games` games are scored, alternating colours; return the summary dict.
+
+    A game in which a process dies is void and replayed after `opponent.restart()`; the
+    summary's "stopped" says why the match ended early, if it did.
+    """
+    records, scored, deaths, stopped = [], 0, 0, None
     if sgf_dir is not None:
         sgf_dir.mkdir(parents=True, exist_ok=True)
-    for number in range(1, games + 1):
-        we_black = number % 2 == 1
+    while scored < games:
+        number, we_black = len(records) + 1, scored % 2 == 0
         players = {BLACK: ours, WHITE: opponent} if we_black else {BLACK: opponent, WHITE: ours}
-        session, result, reason = play_game(players, size, komi, max_moves, referee)
+        try:
+            session, result, reason = play_game(players, size, komi, max_moves, referee)
+            void, deaths = False, 0
+        except GameAborted as aborted:
+            session, result, reason, void = aborted.session, "?", f"void: {aborted}", True
+            deaths += 1
         names = ("gopolicy", opponent_name) if we_black else (opponent_name, "gopolicy")
-        record = GameRecord(number, "black" if we_black else "white", result, reason, len(session.moves))
+        record = GameRecord(number, "black" if we_black else "white", result, reason,
+                            len(session.moves), void=void)
         if sgf_dir is not None:
             path = sgf_dir / f"game-{number:03d}.sgf"
             path.write_text(session.to_sgf(result, *names) + "\n", encoding="utf-8")
@@ -160,14 +217,22 @@ def run_match(ours, opponent, games: int, size: int = 19, komi: float = 7.5,
         log.warning("game %d: we play %s, %s (%s, %d moves)", number, record.we_play, result,
                     reason, record.moves)
         records.append(record)
+        if not void:
+            scored += 1
+            continue
+        if deaths >= MAX_DEATHS_IN_A_ROW or not hasattr(opponent, "restart"):
+            stopped = f"{deaths} void game(s) in a row, the last: {reason}"
+            break
+        opponent.restart()
     score = sum(r.our_score for r in records)
-    low, high = wilson_interval(score, len(records))
-    return {"games": len(records), "wins": score, "win_rate": score / len(records) if records else 0.0,
-            "wilson95": [low, high], "records": [asdict(r) for r in records]}
+    low, high = wilson_interval(score, scored)
+    return {"games": scored, "void": len(records) - scored, "wins": score,
+            "win_rate": score / scored if scored else 0.0, "wilson95": [low, high],
+            "stopped": stopped, "records": [asdict(r) for r in records]}
 
 
 def run(args) -> int:
-    """Run the match and print the summary; return 0 (1 if the opponent fails)."""
+    """Run the match and print the summary; return 0 (1 if the opponent fails or it stopped early)."""
     from engine.main import build_engine
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="match: %(message)s")
@@ -178,13 +243,18 @@ def run(args) -> int:
     ours = InProcessEngine(build_engine(
         policy, PlayerConfig(temperature=args.temperature, seed=args.seed), komi=args.komi))
     try:
-        with GtpClient(args.opponent) as opponent:
+        opponent = OpponentProcess(args.opponent)
+        try:
             try:
                 name = opponent.send("name")
+            except GtpEngineDied:
+                raise
             except GtpError:
                 name = "opponent"
             summary = run_match(ours, opponent, args.games, args.size, args.komi, args.max_moves,
                                 args.referee, args.sgf_dir, name)
+        finally:
+            opponent.close()
     except (GtpError, OSError) as error:
         print(f"gopolicy match: {error}", file=sys.stderr)
         return 1
@@ -195,6 +265,10 @@ def run(args) -> int:
         for r in summary["records"]:
             print(f"game {r['number']}: gopolicy {r['we_play']:5s} {r['result']:8s} "
                   f"{r['moves']} moves, {r['reason']}")
-        print(f"gopolicy won {summary['wins']:g} of {summary['games']}: "
+        void = f", {summary['void']} void" if summary["void"] else ""
+        print(f"gopolicy won {summary['wins']:g} of {summary['games']}{void}: "
               f"{summary['win_rate']:.1%} (95% Wilson interval {low:.1%} - {high:.1%})")
+    if summary["stopped"]:
+        print(f"gopolicy match: stopped early: {summary['stopped']}", file=sys.stderr)
+        return 1
     return 0

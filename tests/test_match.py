@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from engine.match import GameRecord, InProcessEngine, run_match, wilson_interval
+from engine.match import GameRecord, InProcessEngine, OpponentProcess, run_match, wilson_interval
 from engine.main import build_engine
 
 GNUGO = "/usr/games/gnugo"
@@ -30,6 +30,79 @@ def test_wilson_interval(wins, n, low, high):
 ])
 def test_game_scores(we_play, result, score):
     assert GameRecord(1, we_play, result, "", 0).our_score == score
+
+
+# A GTP engine that plays the first empty point from A1 along the first line and, in each
+# of its first `lives` starts, exits without a word on its `die_at`-th genmove, as GNU Go
+# does when it crashes.
+FRAGILE_ENGINE = """
+import sys
+from pathlib import Path
+starts = Path(sys.argv[1]); lives, die_at = int(sys.argv[2]), int(sys.argv[3])
+start = int(starts.read_text()) + 1 if starts.exists() else 1
+starts.write_text(str(start))
+points = [c + str(r) for r in range(1, 20) for c in "ABCDEFGHJKLMNOPQRST"]
+taken, genmoves = set(), 0
+for line in sys.stdin:
+    command = (line.split() or [""])
+    reply = "fragile" if command[0] == "name" else ""
+    if command[0] == "clear_board":
+        taken.clear()
+    if command[0] == "play":
+        taken.add(command[2].upper())
+    if command[0] == "genmove":
+        genmoves += 1
+        if start <= lives and genmoves == die_at:
+            sys.exit(139)
+        reply = next(p for p in points if p not in taken)
+        taken.add(reply)
+    print("= " + reply + "\\n", flush=True)
+    if command[0] == "quit":
+        break
+"""
+
+
+def fragile_engine(tmp_path, lives, die_at):
+    script = tmp_path / "fragile.py"
+    script.write_text(FRAGILE_ENGINE)
+    return f"{sys.executable} {script} {tmp_path / 'starts'} {lives} {die_at}", tmp_path / "starts"
+
+
+def test_a_dead_opponent_voids_the_game_and_is_restarted(tiny_weights, tmp_path):
+    """The opponent dies once mid-game: that game is void, listed, not scored, and replayed
+    with the same colours by a restarted opponent; the match still scores every game."""
+    from gopolicy.policy import Policy
+
+    command, starts = fragile_engine(tmp_path, lives=1, die_at=3)
+    ours = InProcessEngine(build_engine(Policy(tiny_weights, device="cpu")))
+    opponent = OpponentProcess(command)
+    try:
+        summary = run_match(ours, opponent, games=2, max_moves=12, sgf_dir=tmp_path / "sgf")
+    finally:
+        opponent.close()
+    assert starts.read_text() == "2"
+    assert (summary["games"], summary["void"], summary["stopped"]) == (2, 1, None)
+    void, first, second = summary["records"]
+    assert (void["void"], void["result"], void["we_play"], void["moves"]) == (True, "?", "black", 5)
+    assert "died after 'genmove w'" in void["reason"]
+    assert (first["we_play"], second["we_play"]) == ("black", "white")
+    assert not first["void"] and not second["void"]
+    assert "RE[?]" in (tmp_path / "sgf" / "game-001.sgf").read_text()
+    assert summary["wins"] == sum(GameRecord(**r).our_score for r in (first, second))
+
+
+def test_an_opponent_that_keeps_dying_stops_the_match(tiny_weights, tmp_path):
+    """Three deaths in a row end the match early with what it had, and the CLI exits 1."""
+    command, starts = fragile_engine(tmp_path, lives=99, die_at=1)
+    done = subprocess.run(
+        [sys.executable, "-m", "gopolicy", "match", "--opponent", command, "--games", "2",
+         "--weights", str(tiny_weights), "--device", "cpu", "--max-moves", "10", "--json"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "stopped early: 3 void game(s) in a row" in done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["games"], summary["void"]) == (0, 3)
+    assert starts.read_text() == "3"
 
 
 def test_self_play_match_in_process(tiny_weights, tmp_path):
