@@ -20,6 +20,12 @@ measure() returns (rates in GFLOP/s, FLOPs from gopolicy.model's exact count):
     conv_gflops                 the network's rate while training (train_samples_per_s * FLOPs)
     conv_gflops_batch1          its rate at batch-1 inference
     train_pct_of_peak, batch1_pct_of_peak   conv rate / the peak of the precision used * 100
+    pass_gflops_forward, pass_gflops_input_grad, pass_gflops_weight_grad
+                                one 3x3 layer of the trainer (k, batch, precision) in each of the
+                                three passes of a training step (training.peak.conv_pass_kernels)
+    pass_ceiling_gflops         their harmonic mean: the fastest a training step could run
+    train_pct_of_pass_ceiling   conv_gflops / pass_ceiling_gflops * 100: what the step loses to
+                                everything that is not a convolution kernel
     device, threads
 
 The machine may be shared, so each figure is measured in several interleaved rounds (peaks,
@@ -50,7 +56,7 @@ import numpy as np
 import torch
 
 from gopolicy.model import PolicyConfig, PolicyNet, forward_flops, native_bf16, resolve_precision, training_flops
-from training.peak import peak_kernels
+from training.peak import conv_pass_kernels, peak_kernels
 
 FILTERS = 192
 INFERENCE_BATCH = 32
@@ -135,8 +141,10 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
     planes_batch = np.repeat(planes1, INFERENCE_BATCH, axis=0)
     train = _train_step(config, device, TRAIN_BATCH, precision)
     train_bn = _train_step(config, device, TRAIN_BATCH, precision, batch_norm=True)
+    passes = conv_pass_kernels(device, torch.bfloat16 if precision == "bf16" else torch.float32,
+                               TRAIN_BATCH, FILTERS)
     samples = {key: [] for key in ("fp32", "bf16", "batch1", "evaluate", "evaluate8", "evaluate_fp32", "batch",
-                                   "train", "train_bn")}
+                                   "train", "train_bn", *passes)}
     for r in range(rounds + 1):  # round 0 warms up caches, allocators and oneDNN primitives
         keep = r > 0
         with torch.inference_mode():
@@ -146,6 +154,7 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
             t_eval8 = _timed(lambda: policy8.evaluate(position))
             t_eval_fp32 = _timed(lambda: policy_fp32.evaluate(position))
             t_batch = _timed(lambda: policy.logits(planes_batch))
+            t_passes = {name: flops / _timed(fn) for name, (flops, fn) in passes.items()}
         t_train, t_train_bn = _timed(train), _timed(train_bn)
         if keep:
             for name, rate in t_peaks.items():
@@ -157,6 +166,8 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
             samples["batch"].append(INFERENCE_BATCH / t_batch)
             samples["train"].append(TRAIN_BATCH / t_train)
             samples["train_bn"].append(TRAIN_BATCH / t_train_bn)
+            for name, rate in t_passes.items():
+                samples[name].append(rate / 1e9)
     fwd, trn = forward_flops(config), training_flops(config)
     out = {"device": f"{device} ({_cpu_name()})" if device == "cpu" else torch.cuda.get_device_name(),
            "threads": torch.get_num_threads(), "filters": FILTERS, "rounds": rounds,
@@ -178,6 +189,10 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
     # best against best: the fairest figure when other processes share the cores
     out["train_pct_of_peak"] = 100 * out["conv_gflops"] / out["peak_gflops"]
     out["batch1_pct_of_peak"] = 100 * out["conv_gflops_batch1"] / out[f"peak_gflops_{policy.precision}"]
+    for name in passes:
+        out.update(_summary(f"pass_gflops_{name}", samples[name]))
+    out["pass_ceiling_gflops"] = len(passes) / sum(1 / out[f"pass_gflops_{name}"] for name in passes)
+    out["train_pct_of_pass_ceiling"] = 100 * out["conv_gflops"] / out["pass_ceiling_gflops"]
     return out
 
 

@@ -50,6 +50,36 @@ def peak_kernels(device, dtype: torch.dtype = torch.bfloat16) -> list[tuple[int,
             (2 * batch * side * side * channels * channels * 9, lambda: torch.nn.functional.conv2d(x, w, padding=1))]
 
 
+def conv_pass_kernels(device, dtype: torch.dtype, batch: int, channels: int,
+                      side: int = 19) -> dict[str, tuple[int, object]]:
+    """Return {pass: (flops, fn)} for the three passes of training one 3x3 layer (with bias) in `dtype`, NHWC.
+
+    | pass         | computes                                | oneDNN call                      |
+    | ------------ | --------------------------------------- | -------------------------------- |
+    | forward      | the layer's output                      | convolution                      |
+    | input_grad   | the gradient of its input               | convolution_backward, input only |
+    | weight_grad  | the gradients of its weights and biases | convolution_backward, weights    |
+
+    Each pass is the same number of multiply-adds; a training step can go no faster than
+    their harmonic mean (the "pass ceiling").
+    """
+    device = torch.device(device)
+    shape = (batch, channels, side, side)
+    x, grad = (torch.randn(shape, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+               for _ in range(2))
+    w = torch.randn(channels, channels, 3, 3, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    b = torch.zeros(channels, device=device, dtype=dtype)
+    flops = 2 * batch * side * side * channels * channels * 9
+
+    def backward(mask):
+        return torch.ops.aten.convolution_backward(grad, x, w, [channels], [1, 1], [1, 1], [1, 1], False,
+                                                   [0, 0], 1, mask)
+
+    return {"forward": (flops, lambda: torch.nn.functional.conv2d(x, w, b, padding=1)),
+            "input_grad": (flops, lambda: backward([True, False, False])),
+            "weight_grad": (flops, lambda: backward([False, True, True]))}
+
+
 def bf16_peak_flops(device, seconds: float = 10.0) -> float | None:
     """Return the device's bf16 FLOP/s (the better of matmul and 3x3 convolution), or None where
     it has no native bf16. Takes about a second on a GPU; stops timing after `seconds`."""
