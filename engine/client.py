@@ -21,12 +21,20 @@ class GtpClient:
     """Talks GTP to an engine started from a command line; use as a context manager."""
 
     def __init__(self, command: str | list[str], stderr=subprocess.DEVNULL):
-        argv = shlex.split(command) if isinstance(command, str) else list(command)
-        self.command = argv
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+        self.command = shlex.split(command) if isinstance(command, str) else list(command)
+        self.stderr = stderr
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
             text=True, encoding="utf-8", errors="replace", bufsize=1,
         )
+
+    def restart(self) -> None:
+        """Close the engine (if it still runs) and start a fresh one from the same command line."""
+        self.close()
+        self.process = self._start()
 
     def send(self, line: str) -> str:
         """Send one command; return the text of a `=` reply.

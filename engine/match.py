@@ -68,24 +68,6 @@ class InProcessEngine:
         self.engine.execute("quit")
 
 
-class OpponentProcess:
-    """The other engine as a subprocess (`send(line) -> body`) that `restart()` starts again."""
-
-    def __init__(self, command: str):
-        self.command = command
-        self.client = GtpClient(command)
-
-    def send(self, line: str) -> str:
-        return self.client.send(line)
-
-    def restart(self) -> None:
-        self.client.close()
-        self.client = GtpClient(self.command)
-
-    def close(self) -> None:
-        self.client.close()
-
-
 class GameAborted(Exception):
     """A player's process died mid-game; `session` holds the moves played until then."""
 
@@ -108,9 +90,7 @@ class GameRecord:
 
     @property
     def our_score(self) -> float:
-        """1 for our win, 0.5 for a jigo, 0 for a loss, a void game or an unknown result."""
-        if self.void:
-            return 0.0
+        """1 for our win, 0.5 for a jigo, 0 for a loss or an unknown result (a void game's "?")."""
         if self.result == "0":
             return 0.5
         if self.result[:2] in ("B+", "W+"):
@@ -243,8 +223,7 @@ def run(args) -> int:
     ours = InProcessEngine(build_engine(
         policy, PlayerConfig(temperature=args.temperature, seed=args.seed), komi=args.komi))
     try:
-        opponent = OpponentProcess(args.opponent)
-        try:
+        with GtpClient(args.opponent) as opponent:
             try:
                 name = opponent.send("name")
             except GtpEngineDied:
@@ -253,8 +232,6 @@ def run(args) -> int:
                 name = "opponent"
             summary = run_match(ours, opponent, args.games, args.size, args.komi, args.max_moves,
                                 args.referee, args.sgf_dir, name)
-        finally:
-            opponent.close()
     except (GtpError, OSError) as error:
         print(f"gopolicy match: {error}", file=sys.stderr)
         return 1

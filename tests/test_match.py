@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from engine.match import GameRecord, InProcessEngine, OpponentProcess, run_match, wilson_interval
+from engine.client import GtpClient
+from engine.match import GameRecord, InProcessEngine, run_match, wilson_interval
 from engine.main import build_engine
 
 GNUGO = "/usr/games/gnugo"
@@ -75,7 +76,7 @@ def test_a_dead_opponent_voids_the_game_and_is_restarted(tiny_weights, tmp_path)
 
     command, starts = fragile_engine(tmp_path, lives=1, die_at=3)
     ours = InProcessEngine(build_engine(Policy(tiny_weights, device="cpu")))
-    opponent = OpponentProcess(command)
+    opponent = GtpClient(command)
     try:
         summary = run_match(ours, opponent, games=2, max_moves=12, sgf_dir=tmp_path / "sgf")
     finally:
