@@ -76,11 +76,8 @@ def test_a_dead_opponent_voids_the_game_and_is_restarted(tiny_weights, tmp_path)
 
     command, starts = fragile_engine(tmp_path, lives=1, die_at=3)
     ours = InProcessEngine(build_engine(Policy(tiny_weights, device="cpu")))
-    opponent = GtpClient(command)
-    try:
+    with GtpClient(command) as opponent:
         summary = run_match(ours, opponent, games=2, max_moves=12, sgf_dir=tmp_path / "sgf")
-    finally:
-        opponent.close()
     assert starts.read_text() == "2"
     assert (summary["games"], summary["void"], summary["stopped"]) == (2, 1, None)
     void, first, second = summary["records"]
