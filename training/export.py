@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from training import checkpoint as ck
+from gopolicy.training import checkpoint as ck
 
 
 def _portable(train: dict) -> dict:
@@ -44,7 +44,7 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
     train = dict(state["config"])
     norms = None
     if train.get("batch_norm"):
-        from training.batchnorm import BatchNormPolicyNet, fold, norm_state
+        from gopolicy.training.batchnorm import BatchNormPolicyNet, fold, norm_state
 
         trained = BatchNormPolicyNet(config)
         trained.load_state_dict(state["model"])

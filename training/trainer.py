@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 
 from gopolicy.model import PRECISIONS, resolve_precision
-from training import checkpoint as ck
-from training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
-from training.shards import unpack_planes
+from gopolicy.training import checkpoint as ck
+from gopolicy.training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
+from gopolicy.training.shards import unpack_planes
 
 # options that may differ on --resume: they do not change what is computed
 # (precision too: a run may resume on a host of another CPU kind; init only seeds step 0)
@@ -196,7 +196,7 @@ class Trainer:
         Raises WeightsError for a bad --init file, ValueError if its shape is not the run's.
         """
         from gopolicy.model import PolicyNet
-        from training import batchnorm
+        from gopolicy.training import batchnorm
 
         if not self.cfg.init:
             return batchnorm.BatchNormPolicyNet(self.net_config) if self.cfg.batch_norm else PolicyNet(self.net_config)
@@ -402,7 +402,7 @@ def config_from_args(args) -> TrainConfig:
 
 def run(args) -> int:
     """Run `gopolicy train`; return the exit status."""
-    from training.shards import ShardError
+    from gopolicy.training.shards import ShardError
 
     try:
         cfg = config_from_args(args)
