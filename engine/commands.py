@@ -64,6 +64,14 @@ def parse_float(text: str) -> float:
     return value
 
 
+def _load_error(filename: str, error: Exception) -> str:
+    """Return why an SGF file could not be loaded, in one line naming the file."""
+    if isinstance(error, OSError):
+        return f"{filename}: {error.strerror or type(error).__name__}"
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text if filename in text else f"{filename}: {text}"
+
+
 def format_score(score: float) -> str:
     """Return a GTP score from black's view: "B+7.5", "W+0.5" or "0"."""
     if abs(score) < 1e-9:
@@ -243,9 +251,9 @@ class GameCommands:
         try:
             game = load_game(Path(filename))
             self.ctx.session.load(game, number)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError) as error:  # BadGame is a ValueError
             log.info("loadsgf %s: %s", filename, error)
-            raise GtpError("cannot load file") from None
+            raise GtpError(f"cannot load file: {_load_error(filename, error)}") from None
         return ""
 
     def cmd_printsgf(self, filename: str | None = None) -> str:

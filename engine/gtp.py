@@ -18,8 +18,10 @@ No input line can end the engine: whatever goes wrong while a line is preprocess
 parsed, dispatched, run or formatted becomes one `? internal error: ...` reply (with the
 id when one was read) and the next line is served. Ids are kept as their digits, so an
 id of any length is echoed without ever becoming a Python int (whose conversion stops at
-4300 digits). The engine ends on `quit`, at the end of its input, or when its output is
-gone (nothing can be answered any more).
+4300 digits). A line over the input reader's limit (engine.lines: 8 MiB) is discarded as it
+streams and answered `? line too long: N bytes, the limit is L bytes; discarded`. The engine
+ends on `quit`, at the end of its input, or when its output is gone (nothing can be
+answered any more).
 """
 
 import inspect
@@ -30,6 +32,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
+
+from gopolicy.engine.lines import LineTooLong
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +111,10 @@ def _clean_body(text: str) -> str:
 
 @dataclass
 class _Unreadable:
-    """Queue item for an input line that raised while being read (e.g. undecodable text)."""
+    """Queue item for an input line that raised while being read (too long, undecodable):
+    `reply` is the text of its `?` reply."""
 
-    reason: str
+    reply: str
 
 
 def _input_closed(error: Exception) -> bool:
@@ -190,7 +195,8 @@ class GtpEngine:
     def _read_input(self) -> None:
         """Reader thread: move every input line into the queue, then an EOF marker.
 
-        A line that raises while being read is queued as _Unreadable (it gets a `?` reply);
+        A line that raises while being read is queued as _Unreadable (it gets a `?` reply:
+        `line too long: ...` for one over the reader's limit, discarded as it streamed);
         a closed input, or _MAX_READ_FAILURES bad lines in a row, ends the input.
         """
         failures = 0
@@ -198,12 +204,15 @@ class GtpEngine:
             while True:
                 try:
                     raw = self.input.readline()
+                except LineTooLong as error:  # discarded by the reader; the input goes on
+                    self._put(_Unreadable(str(error)))
+                    continue
                 except Exception as error:
                     if _input_closed(error) or failures >= _MAX_READ_FAILURES:
                         raise
                     failures += 1
                     log.warning("cannot read an input line: %s", error)
-                    self._put(_Unreadable(_error_text(error)))
+                    self._put(_Unreadable(f"internal error: cannot read the line: {_error_text(error)}"))
                     continue
                 failures = 0
                 if not raw:
@@ -339,7 +348,7 @@ class GtpEngine:
                 if raw is _EOF:
                     break
                 if isinstance(raw, _Unreadable):
-                    self._reply(False, None, f"internal error: cannot read the line: {raw.reason}")
+                    self._reply(False, None, raw.reply)
                     continue
                 if not self.handle(raw):
                     break

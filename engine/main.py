@@ -9,7 +9,6 @@ is sent to stderr too, so stdout carries nothing but GTP.
 import argparse
 import io
 import logging
-import os
 import sys
 import threading
 from pathlib import Path
@@ -18,6 +17,7 @@ import gopolicy
 from gopolicy.engine.analysis import AnalysisCommands
 from gopolicy.engine.commands import Context, GameCommands, parse_colour
 from gopolicy.engine.gtp import GtpEngine
+from gopolicy.engine.lines import BoundedLines
 from gopolicy.engine.player import LazyPolicy, PlayerConfig
 
 ENGINE_NAME = "gopolicy"
@@ -70,30 +70,6 @@ def _warm_up_rules() -> None:
         logging.getLogger(__name__).warning("rules warm-up failed: %s", error)
 
 
-class FdLines:
-    """Lines read from a file descriptor with os.read.
-
-    Not sys.stdin.buffer: a daemon thread blocked inside a BufferedReader holds its lock,
-    and the interpreter aborts at exit ("could not acquire lock ... at interpreter
-    shutdown") when `quit` arrives while the controller keeps stdin open.
-    """
-
-    def __init__(self, fd: int):
-        self.fd = fd
-        self._buffer = b""
-
-    def readline(self) -> bytes:
-        """Return the next line with its newline, the rest at EOF, b"" after EOF."""
-        while b"\n" not in self._buffer:
-            chunk = os.read(self.fd, 1 << 16)
-            if not chunk:
-                line, self._buffer = self._buffer, b""
-                return line
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line + b"\n"
-
-
 def run(args) -> int:
     """Serve GTP on stdin/stdout until EOF or quit; return the exit status."""
     logging.basicConfig(stream=sys.stderr, level=logging.INFO if args.verbose else logging.WARNING,
@@ -107,6 +83,6 @@ def run(args) -> int:
     threading.Thread(target=_warm_up_rules, name="rules-warm-up", daemon=True).start()
     config = PlayerConfig(temperature=args.temperature, resign_threshold=args.resign_threshold,
                           seed=args.seed)
-    engine = build_engine(policy, config, input=FdLines(sys.stdin.fileno()), output=output,
+    engine = build_engine(policy, config, input=BoundedLines.from_fd(sys.stdin.fileno()), output=output,
                           komi=args.komi, superko=args.superko)
     return engine.run()

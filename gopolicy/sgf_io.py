@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -36,8 +37,13 @@ from sgfmill import sgf_grammar
 from gopolicy.board import BLACK, WHITE, IllegalMove, Position
 from gopolicy.coords import Point, format_vertex
 
-REASONS = ("parse error", "board size", "illegal move", "empty", "bad property")
-UNREADABLE = "unreadable archive"  # a CollectionStats key, not a BadGame reason
+TOO_LARGE = "too large"            # a file or archive member over the size limit
+NOT_A_FILE = "not a regular file"  # a device, FIFO, socket or folder named as an SGF file
+REASONS = ("parse error", "board size", "illegal move", "empty", "bad property", TOO_LARGE, NOT_A_FILE)
+UNREADABLE = "unreadable archive"  # a CollectionStats key (damaged or not an archive), not a BadGame reason
+# Real records are far below a megabyte (a 300-move KGS game with comments: ~20 KB); the
+# limit keeps one huge or endless input from costing more than a few hundred MB to parse.
+MAX_SGF_BYTES = 4 * 1024 * 1024
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz", ".zip")
 _PL = {b"B": BLACK, b"W": WHITE, b"1": BLACK, b"2": WHITE}
 _NOT_A_MOVE = object()  # sentinel: None is a pass
@@ -255,8 +261,47 @@ def _add_setup(node: dict, setup: dict, table, source: str) -> None:
     setup.update(dict.fromkeys(white, WHITE))
 
 
-def load_game(path_or_bytes, source: str | None = None, sizes: Iterable[int] = (19,)) -> Game:
-    """Return the Game in an SGF file (str/Path) or in SGF bytes; raises BadGame, OSError.
+def _file_kind(mode: int) -> str:
+    """Return what a stat mode that is not a regular file names ("a FIFO", "a folder"...)."""
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _too_large(name: str, size: int | str, max_bytes: int) -> BadGame:
+    return BadGame(TOO_LARGE, f"{name}: {size} bytes, over the limit of {max_bytes} bytes for an SGF record")
+
+
+def _read_at_most(stream, name: str, max_bytes: int) -> bytes:
+    """Return all of `stream` (a binary file object); raises BadGame("too large") after
+    reading max_bytes + 1 bytes, so an endless or lying stream costs no more than that."""
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _too_large(name, f"more than {max_bytes}", max_bytes)
+    return data
+
+
+def read_sgf_file(path, max_bytes: int = MAX_SGF_BYTES) -> bytes:
+    """Return the bytes of the SGF file at `path`.
+
+    Raises BadGame(NOT_A_FILE) for a device, FIFO, socket or folder (none is opened, so a
+    FIFO without a writer cannot block), BadGame(TOO_LARGE) for a file over max_bytes
+    (checked before reading, and again while reading, for files that grow), OSError
+    (FileNotFoundError, PermissionError...) when it cannot be read.
+    """
+    mode = os.stat(path)
+    if not stat.S_ISREG(mode.st_mode):
+        raise BadGame(NOT_A_FILE, f"{path}: {_file_kind(mode.st_mode)}, not an SGF file")
+    if mode.st_size > max_bytes:
+        raise _too_large(str(path), mode.st_size, max_bytes)
+    with open(path, "rb") as stream:
+        return _read_at_most(stream, str(path), max_bytes)
+
+
+def load_game(path_or_bytes, source: str | None = None, sizes: Iterable[int] = (19,),
+              max_bytes: int = MAX_SGF_BYTES) -> Game:
+    """Return the Game in an SGF file (str/Path) or in SGF bytes; raises BadGame (also for a
+    file over max_bytes or not a regular file, see read_sgf_file), OSError.
 
     Moves are not checked against the rules here: `positions()` and `final_position()`
     raise BadGame("illegal move") when they reach one.
@@ -264,7 +309,7 @@ def load_game(path_or_bytes, source: str | None = None, sizes: Iterable[int] = (
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         return parse_game(bytes(path_or_bytes), source or "<bytes>", sizes)
     path = Path(path_or_bytes)
-    return parse_game(path.read_bytes(), source or str(path), sizes)
+    return parse_game(read_sgf_file(path, max_bytes), source or str(path), sizes)
 
 
 @dataclass
@@ -295,54 +340,100 @@ def _is_archive(name: str) -> bool:
     return name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def _archive_members(path: Path) -> Iterator[tuple[str, bytes]]:
-    """Yield (path:member, bytes) of the .sgf members of an archive, read in memory."""
-    if path.name.lower().endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if not info.is_dir() and info.filename.lower().endswith(".sgf"):
-                    yield f"{path}:{info.filename}", archive.read(info)
-        return
+def _zip_members(path: Path, skip, max_bytes: int) -> Iterator[tuple[str, bytes]]:
+    """Yield (path:member, bytes) of a zip's .sgf members. A damaged member (bad CRC, bad
+    compressed data) or one over max_bytes is passed to skip and the next one read: the
+    central directory still locates them."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.is_dir() or not info.filename.lower().endswith(".sgf"):
+                continue
+            name = f"{path}:{info.filename}"
+            if info.file_size > max_bytes:  # as declared; the read below checks the truth
+                skip(TOO_LARGE, str(_too_large(name, info.file_size, max_bytes)))
+                continue
+            try:
+                with archive.open(info) as member:
+                    data = _read_at_most(member, name, max_bytes)
+            except BadGame as e:
+                skip(e.reason, str(e))
+                continue
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as e:
+                skip(UNREADABLE, f"{name}: damaged member: {e}")
+                continue
+            yield name, data
+
+
+def _tar_members(path: Path, skip, max_bytes: int) -> Iterator[tuple[str, bytes]]:
+    """Yield (path:member, bytes) of a tar's .sgf members in one streaming pass. A member
+    over max_bytes (its header gives the size) is passed to skip unread: moving to the next
+    header reads past its data in fixed-size blocks."""
     with tarfile.open(path, "r|*") as archive:  # streaming: one pass, no seeks
         for member in archive:
-            if member.isfile() and member.name.lower().endswith(".sgf"):
-                yield f"{path}:{member.name}", archive.extractfile(member).read()
+            if not member.isfile() or not member.name.lower().endswith(".sgf"):
+                continue
+            name = f"{path}:{member.name}"
+            if member.size > max_bytes:
+                skip(TOO_LARGE, str(_too_large(name, member.size, max_bytes)))
+                continue
+            yield name, archive.extractfile(member).read()
 
 
-def iter_sgf_bytes(sources, stats: CollectionStats | None = None) -> Iterator[tuple[str, bytes]]:
+def _skipper(stats: CollectionStats | None):
+    """Return skip(reason, message): counted in stats, or raised as BadGame without stats."""
+    def skip(reason: str, message: str) -> None:
+        if stats is None:
+            raise BadGame(reason, message)
+        stats.skip(reason, message)
+
+    return skip
+
+
+def iter_sgf_bytes(sources, stats: CollectionStats | None = None,
+                   max_bytes: int = MAX_SGF_BYTES) -> Iterator[tuple[str, bytes]]:
     """Yield (name, bytes) for every SGF in sources: files, folders (recursive: *.sgf and
-    archives), .tar.gz/.tgz/.tar/.zip archives. An unreadable archive raises BadGame
-    unless stats is given, where it is counted under UNREADABLE and skipped.
-    Raises FileNotFoundError for a source that does not exist."""
+    archives), .tar.gz/.tgz/.tar/.zip archives.
+
+    Records that cannot be read are counted in stats and skipped (raised as BadGame when
+    stats is None): TOO_LARGE over max_bytes (archive members skipped without being read),
+    NOT_A_FILE for a device or FIFO named as a source, UNREADABLE for an archive that is
+    not one, is cut short (the members before the damage are yielded) or has a damaged
+    zip member. Raises FileNotFoundError for a source that does not exist.
+    """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
+    skip = _skipper(stats)
     for source in sources:
         path = Path(source)
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file()
                             and (p.name.lower().endswith(".sgf") or _is_archive(p.name)))
-            yield from iter_sgf_bytes(inside, stats)
-        elif _is_archive(path.name):
+            yield from iter_sgf_bytes(inside, stats, max_bytes)
+        elif _is_archive(path.name) and path.is_file():
+            read = _zip_members if path.name.lower().endswith(".zip") else _tar_members
             try:
-                yield from _archive_members(path)
+                yield from read(path, skip, max_bytes)
             except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError) as e:
                 if isinstance(e, FileNotFoundError):
                     raise
-                if stats is None:
-                    raise BadGame(UNREADABLE, f"{path}: unreadable archive: {e}") from e
-                stats.skip(UNREADABLE, f"{path}: {e}")
+                skip(UNREADABLE, f"{path}: unreadable archive: {e}")
         else:
-            yield str(path), path.read_bytes()
+            try:
+                data = read_sgf_file(path, max_bytes)
+            except BadGame as e:
+                skip(e.reason, str(e))
+                continue
+            yield str(path), data
 
 
 def read_collection(sources, stats: CollectionStats | None = None, sizes: Iterable[int] = (19,),
-                    check_moves: bool = True) -> Iterator[Game]:
+                    check_moves: bool = True, max_bytes: int = MAX_SGF_BYTES) -> Iterator[Game]:
     """Yield the good Games of sources (see iter_sgf_bytes), skipping bad records and
     counting each reason in stats. With check_moves, every game is replayed first, so
     games with an illegal move are skipped too (their positions() will not raise)."""
     stats = CollectionStats() if stats is None else stats
     sizes = frozenset(sizes)
-    for name, data in iter_sgf_bytes(sources, stats):
+    for name, data in iter_sgf_bytes(sources, stats, max_bytes):
         try:
             game = parse_game(data, name, sizes)
             if check_moves:

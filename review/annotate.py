@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from gopolicy.review.game_policy import (ReviewError, Step, add_common_arguments, check_output, evaluate_game,
-                                load_policy, load_review_game, moves_text, percent, run_guarded)
+                                         load_policy, load_review_game, moves_text, percent, run_guarded)
+from gopolicy.sgf_io import read_sgf_file
 
 LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"
 
@@ -111,7 +112,7 @@ def run(args) -> int:
         game = load_review_game(args.game)
         policy = load_policy(args.weights, args.device)
         steps = evaluate_game(game, policy)
-        Path(out).write_bytes(annotate(Path(args.game).read_bytes(), steps, args.labels, args.top))
+        Path(out).write_bytes(annotate(read_sgf_file(args.game), steps, args.labels, args.top))
         print(f"wrote {out} ({len(steps) - 1} moves annotated)", file=sys.stderr)
         return 0
 

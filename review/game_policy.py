@@ -60,11 +60,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_review_game(path: str | Path):
-    """Return the Game in the SGF file at `path`; raises BadGame or ReviewError (not 19x19)."""
+    """Return the Game in the SGF file at `path`; raises BadGame (also for a file over the SGF
+    size limit, a device or a FIFO), OSError, or ReviewError (missing, not 19x19)."""
     from gopolicy.sgf_io import load_game
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ReviewError(f"{path}: no such file")
     game = load_game(path)
     if game.size != BOARD_SIZE:

@@ -22,8 +22,8 @@ import numpy as np
 
 from gopolicy.review.colours import CMAP, GAMMA, ansi256, is_light, level_rgb, levels
 from gopolicy.review.game_policy import (Step, add_common_arguments, check_output, load_policy,
-                                load_review_game, make_step, moves_text, percent, position_at,
-                                run_guarded)
+                                         load_review_game, make_step, moves_text, percent, position_at,
+                                         run_guarded)
 
 PLAYED_COLOUR = "#e8175d"  # crimson: stands out against every viridis colour and the wood
 WOOD = "#dcb35c"

@@ -25,7 +25,7 @@ import numpy as np
 
 from gopolicy.review.colours import VIRIDIS_ANCHORS
 from gopolicy.review.game_policy import (Step, add_common_arguments, check_output, evaluate_game, load_policy,
-                                load_review_game, run_guarded)
+                                         load_review_game, run_guarded)
 from gopolicy.review.page import TEMPLATE
 
 PROB_SCALE = 100_000  # heat values are stored as integers in units of 1e-5

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gopolicy.engine.analysis import (dboard, gfx_heatmap, gfx_influence, info_line, lz_heatmap,
-                             parse_analyze_args, raw_nn, top_moves_text)
+                                      parse_analyze_args, raw_nn, top_moves_text)
 from gopolicy.engine.commands import parse_colour
 from gopolicy.engine.gtp import GtpError
 from gopolicy.coords import COLUMNS, parse_vertex

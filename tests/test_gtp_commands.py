@@ -172,7 +172,8 @@ def test_loadsgf_and_printsgf(gtp, tmp_path):
     assert gtp("play b Q4") == "= "
     assert gtp("undo") == "= " and gtp("undo") == "= " and gtp("undo") == "= "
     assert gtp("undo") == "? cannot undo"
-    assert gtp(f"2 loadsgf {tmp_path / 'missing.sgf'}") == "?2 cannot load file"
+    missing = tmp_path / "missing.sgf"
+    assert gtp(f"2 loadsgf {missing}") == f"?2 cannot load file: {missing}: No such file or directory"
     assert gtp("loadsgf") == "? syntax error"
 
     from sgfmill import sgf as sgfmill

@@ -82,7 +82,7 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
     Raises WeightsError for an unusable weights file.
     """
     from gopolicy.model import for_inference, resolve_precision
-    from gopolicy.sgf_io import iter_sgf_bytes
+    from gopolicy.sgf_io import CollectionStats, iter_sgf_bytes
     from gopolicy.weights import load_weights
 
     if device == "auto":
@@ -99,7 +99,8 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
         scores.add(*score_batch(model, planes, moves, device, precision), numbers)
         pending.clear()
 
-    items = iter_sgf_bytes([str(s) for s in sources])
+    unread = CollectionStats()  # records too large or in damaged archives: skipped, counted
+    items = iter_sgf_bytes([str(s) for s in sources], unread)
     if split is not None:
         items = (item for item in items if split_of(item[1], fractions) == split)
     if limit is not None:
@@ -124,6 +125,7 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
     out = {"games": games}
     out.update(scores.result())
     out["precision"] = precision
+    skipped.update(unread.skipped)
     out.update(skipped=dict(sorted(skipped.items())), passes=passes)
     return out
 

@@ -193,11 +193,13 @@ def encode_chunk(task) -> dict:
     return record
 
 
-def _chunks(sources, per_chunk: int, limit: int | None):
+def _chunks(sources, per_chunk: int, limit: int | None, stats):
+    """Yield (first game number, [(source, SGF bytes)...]) of per_chunk games; records that
+    cannot be read (too large, damaged archives...) are counted in stats, a CollectionStats."""
     from gopolicy.sgf_io import iter_sgf_bytes
 
     batch, first, count = [], 0, 0
-    for source, data in iter_sgf_bytes(sources):
+    for source, data in iter_sgf_bytes(sources, stats):
         if limit is not None and count >= limit:
             break
         batch.append((source, data))
@@ -220,6 +222,7 @@ def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int
     from tqdm import tqdm
 
     from gopolicy.features import FEATURE_VERSION
+    from gopolicy.sgf_io import CollectionStats
 
     out = Path(out)
     (out / "chunks").mkdir(parents=True, exist_ok=True)
@@ -227,7 +230,10 @@ def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int
     workers = workers or os.cpu_count() or 1
     started = time.time()
     # the raw SGF bytes of a whole collection are small (KGS: ~60 MB for 35k games)
-    chunks = list(_chunks(sources, options.games_per_shard, limit))
+    unread = CollectionStats()
+    chunks = list(_chunks(sources, options.games_per_shard, limit, unread))
+    for reason, messages in unread.examples.items():
+        print(f"prepare: skipped {unread.skipped[reason]} ({reason}), e.g. {messages[0]}", file=sys.stderr)
     records, todo = [], []
     for index, (first, games) in enumerate(chunks):
         record = finished_chunk(out, index, options.key(), chunk_digest(games), FEATURE_VERSION)
@@ -265,7 +271,8 @@ def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int
     if not complete:
         print(f"prepare: deadline reached, {len(records)} of {len(chunks)} shards done", file=sys.stderr)
     records.sort(key=lambda r: r["chunk"])
-    manifest = _manifest(records, sources, options, limit, FEATURE_VERSION, time.time() - started)
+    manifest = _manifest(records, unread.skipped, sources, options, limit, FEATURE_VERSION,
+                         time.time() - started)
     manifest["complete"] = complete
     _remove_stale(out, records)
     sh.write_json(out / sh.MANIFEST, manifest)
@@ -281,8 +288,10 @@ def _remove_stale(out: Path, records) -> None:
             path.unlink()
 
 
-def _manifest(records, sources, options, limit, feature_version, elapsed) -> dict:
-    skipped = Counter()
+def _manifest(records, unread, sources, options, limit, feature_version, elapsed) -> dict:
+    """Return the manifest of the chunk records; `unread` counts, by reason, the records
+    that could not be read at all (they count as read and skipped)."""
+    skipped = Counter(unread)
     for r in records:
         skipped.update(r["skipped"])
     positions = {s: sum(r["positions"][s] for r in records) for s in sh.SPLITS}
@@ -292,7 +301,7 @@ def _manifest(records, sources, options, limit, feature_version, elapsed) -> dic
         "options": dict(asdict(options), limit=limit),
         "split": {"method": "sha1(SGF bytes) as a fraction in [0,1) against cumulative fractions",
                   "fractions": dict(zip(sh.SPLITS, options.split))},
-        "games": {"read": sum(r["games"] for r in records), "kept": sum(r["kept"] for r in records),
+        "games": {"read": sum(r["games"] for r in records) + sum(unread.values()), "kept": sum(r["kept"] for r in records),
                   "skipped": dict(sorted(skipped.items()))},
         "positions": dict(positions, total=sum(positions.values())),
         "passes_skipped": sum(r["passes"] for r in records),
