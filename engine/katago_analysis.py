@@ -13,7 +13,8 @@ Queries are checked by engine.katago_query; this module answers them:
 
 Actions: query_version (echo + version, git_hash), clear_cache (echo: nothing is cached),
 terminate / terminate_all (turns still queued are answered {"noResults": true}; then the
-echo). Bad lines get KataGo's error objects and the engine goes on; it ends at the end of
+echo). Bad lines get KataGo's error objects and the engine goes on (a line over engine.lines'
+limit, 8 MiB, is discarded as it streams: {"error": "line too long: ..."}); it ends at the end of
 input after answering what is queued (at once with -quit-without-waiting).
 
 Positions wait in a queue, highest `priority` first, and a worker thread evaluates up to
@@ -36,9 +37,11 @@ from typing import Callable
 import numpy as np
 
 import gopolicy
-from gopolicy.engine.katago_query import ACTIONS, QueryError, Request, parse_line, parse_query
 from gopolicy.board import BLACK
 from gopolicy.coords import format_vertex
+from gopolicy.engine.katago_query import ACTIONS, QueryError, Request, parse_line, parse_query
+from gopolicy.engine.lines import LineTooLong
+from gopolicy.engine.player import NetworkUnavailable
 
 BATCH = 32  # positions per forward pass
 log = logging.getLogger(__name__)
@@ -148,7 +151,11 @@ class AnalysisServer:
         worker = threading.Thread(target=self._work, name="analysis-worker", daemon=True)
         worker.start()
         while True:
-            line = self.input.readline()
+            try:
+                line = self.input.readline()
+            except LineTooLong as error:  # discarded as it streamed; the next line reads normally
+                self.write({"error": str(error)})
+                continue
             if not line:
                 break
             if isinstance(line, bytes):
@@ -236,7 +243,8 @@ class AnalysisServer:
                 maps = self.get_policy().evaluate_batch([job[4] for job in jobs])
                 replies = [analysis_result(job[2], job[3], job[4], pmap.probs) for job, pmap in zip(jobs, maps)]
             except Exception as error:  # noqa: BLE001 - reported to each query, the engine goes on
-                log.error("analysis failed: %s", error)
+                if not isinstance(error, NetworkUnavailable):  # that one was said at start-up
+                    log.error("analysis failed: %s", error)
                 replies = [{"id": job[2].id, "turnNumber": job[3], "error": f"{error}"} for job in jobs]
             for reply in replies:
                 self.write(reply)
@@ -261,6 +269,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     """Serve KataGo's analysis protocol on stdin/stdout until the end of input; return the exit status."""
+    from gopolicy.engine.lines import BoundedLines
     from gopolicy.engine.player import LazyPolicy
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="gopolicy: %(message)s")
@@ -275,7 +284,7 @@ def run(args) -> int:
     policy = LazyPolicy(args.weights, args.device, args.symmetries)
     print("gopolicy analysis: policy network only (no search, no value, no ownership); "
           "ready to begin handling requests", file=sys.stderr, flush=True)
-    server = AnalysisServer(policy.get, sys.stdin.buffer, output,
+    server = AnalysisServer(policy.get, BoundedLines.from_fd(sys.stdin.fileno()), output,
                             quit_without_waiting=args.quit_without_waiting)
     return server.run()
 

@@ -28,6 +28,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from gopolicy.engine.gtp import GtpError
+
 import numpy as np
 
 from gopolicy.coords import Point, neighbour_table
@@ -166,6 +168,11 @@ class Player:
         return divmod(index, size)
 
 
+class NetworkUnavailable(GtpError):
+    """The network could not be loaded; str() says why and what to do (the --weights option).
+    A GtpError, so GTP commands that need the network reply `? <that text>`."""
+
+
 class LazyPolicy:
     """A Policy loaded in a background thread, so the engine answers at once.
 
@@ -188,17 +195,22 @@ class LazyPolicy:
             self._policy = Policy(weights, device=device, symmetries=symmetries)
             self._policy.warm_up()  # the first forward pass sets up oneDNN: pay it here, not in genmove
             log.info("policy loaded on %s", self._policy.device)
-        except BaseException as error:  # reported to the command that needs the net
+        except BaseException as error:  # said once here, then to each command that needs the net
             self._error = error
-            log.error("cannot load the policy: %s", error)
+            log.error("%s", self._unavailable_text())
         finally:
             self._ready.set()
 
+    def _unavailable_text(self) -> str:
+        reason = (str(self._error).strip().splitlines() or [type(self._error).__name__])[0]
+        return (f"cannot load the network: {reason}; "
+                "start gopolicy with --weights FILE naming a .safetensors weights file")
+
     def get(self):
-        """Return the loaded Policy; raise the load error if loading failed."""
+        """Return the loaded Policy; raises NetworkUnavailable if loading failed."""
         self._ready.wait()
         if self._error is not None:
-            raise RuntimeError(f"cannot load the network: {self._error}") from self._error
+            raise NetworkUnavailable(self._unavailable_text()) from self._error
         return self._policy
 
     def evaluate(self, position):
