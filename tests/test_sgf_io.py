@@ -1,6 +1,7 @@
 """SGF records -> Game: metadata, setup, moves, bad records, and collections."""
 
 import io
+import os
 import tarfile
 import zipfile
 from pathlib import Path
@@ -9,7 +10,11 @@ import pytest
 from sgfmill import sgf, sgf_grammar, sgf_moves
 
 from gopolicy.board import BLACK, WHITE
+from archives import bad_crc_zip, cut_tar_gz, tar_gz
 from gopolicy.sgf_io import (
+    MAX_SGF_BYTES,
+    NOT_A_FILE,
+    TOO_LARGE,
     UNREADABLE,
     BadGame,
     CollectionStats,
@@ -18,6 +23,7 @@ from gopolicy.sgf_io import (
     load_game,
     main_line,
     read_collection,
+    read_sgf_file,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -304,6 +310,92 @@ def test_unreadable_archive_is_counted_not_fatal(tmp_path):
     with pytest.raises(BadGame) as info:
         list(iter_sgf_bytes(broken))  # without stats the caller hears about it
     assert info.value.reason == UNREADABLE
+
+
+def sparse_file(tmp_path, size: int) -> Path:
+    """Return a file of `size` bytes that takes no disk space (a hole)."""
+    path = tmp_path / "huge.sgf"
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def fifo(tmp_path) -> Path:
+    os.mkfifo(tmp_path / "pipe.sgf")
+    return tmp_path / "pipe.sgf"
+
+
+REFUSED = [  # the file named, its reason, words of the message (besides the file's name)
+    (lambda tmp: sparse_file(tmp, 3 * 2**30), TOO_LARGE, [str(3 * 2**30), str(MAX_SGF_BYTES)]),
+    (lambda tmp: sparse_file(tmp, MAX_SGF_BYTES + 1), TOO_LARGE, [str(MAX_SGF_BYTES + 1)]),
+    (lambda tmp: Path("/dev/zero"), NOT_A_FILE, ["character device"]),
+    (fifo, NOT_A_FILE, ["FIFO"]),  # no writer: opening it would block for ever
+    (lambda tmp: tmp, NOT_A_FILE, ["folder"]),
+]
+
+
+@pytest.mark.parametrize("make, reason, words", REFUSED)
+def test_sgf_files_over_the_limit_devices_and_fifos_are_refused_unread(tmp_path, make, reason, words):
+    path = make(tmp_path)
+    for read in (read_sgf_file, load_game):
+        with pytest.raises(BadGame) as info:
+            read(path)
+        assert info.value.reason == reason
+        assert all(word in str(info.value) for word in [str(path), *words]), str(info.value)
+    if path.is_dir():
+        return  # to a collection reader a folder is a collection
+    stats = CollectionStats()
+    assert list(iter_sgf_bytes([path, DATA / "plain.sgf"], stats)) == [
+        (str(DATA / "plain.sgf"), (DATA / "plain.sgf").read_bytes())]
+    assert stats.skipped == {reason: 1}
+
+
+def test_an_sgf_file_at_the_limit_is_read(tmp_path):
+    path = tmp_path / "padded.sgf"
+    data = (DATA / "plain.sgf").read_bytes()
+    path.write_bytes(data + b" " * (1000 - len(data)))
+    assert read_sgf_file(path, max_bytes=1000) == path.read_bytes()
+    with pytest.raises(BadGame, match="1000 bytes, over the limit of 999 bytes"):
+        read_sgf_file(path, max_bytes=999)
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".zip"])
+def test_archive_members_over_the_limit_are_skipped_and_counted(tmp_path, suffix):
+    members = [("a.sgf", (DATA / "plain.sgf").read_bytes()), ("big.sgf", 5000),
+               ("b.sgf", (DATA / "handicap.sgf").read_bytes())]
+    path = tmp_path / f"games{suffix}"
+    if suffix == ".zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, content in members:
+                archive.writestr(name, bytes(content) if isinstance(content, int) else content)
+    else:
+        tar_gz(path, members)
+    stats = CollectionStats()
+    names = [name for name, _ in iter_sgf_bytes(path, stats, max_bytes=1000)]
+    assert names == [f"{path}:a.sgf", f"{path}:b.sgf"]
+    assert stats.skipped == {TOO_LARGE: 1}
+    assert f"{path}:big.sgf: 5000 bytes, over the limit of 1000 bytes" in stats.examples[TOO_LARGE][0]
+    with pytest.raises(BadGame) as info:  # without stats the caller hears about it
+        list(iter_sgf_bytes(path, max_bytes=1000))
+    assert info.value.reason == TOO_LARGE
+
+
+DAMAGED = [  # archive maker, the games read (member names), what the count says
+    (lambda tmp: cut_tar_gz(tmp / "cut.tar.gz", ["plain.sgf", "handicap.sgf"]),
+     ["games/plain.sgf", "games/handicap.sgf"], "cut.tar.gz"),
+    (lambda tmp: bad_crc_zip(tmp / "crc.zip", ["plain.sgf", "handicap.sgf", "passes.sgf"], "handicap.sgf"),
+     ["plain.sgf", "passes.sgf"], "Bad CRC-32"),
+]
+
+
+@pytest.mark.parametrize("make, kept, words", DAMAGED)
+def test_damaged_archives_keep_the_games_they_can_read(tmp_path, make, kept, words):
+    path = make(tmp_path)
+    stats = CollectionStats()
+    games = list(read_collection(path, stats))
+    assert [g.source.split(":", 1)[1] for g in games] == kept
+    assert stats.skipped == {UNREADABLE: 1}
+    assert words in stats.examples[UNREADABLE][0]
 
 
 def test_missing_source_is_an_error(tmp_path):
