@@ -255,7 +255,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mode", nargs="?", choices=["analysis"],
                         help="KataGo's subcommand word, as KaTrain puts it (ignored)")
     parser.add_argument("--weights", type=Path, default=None,
-                        help="weights file (default: weights/default.safetensors)")
+                        help="weights file (default: the shipped network, weights/default.safetensors)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--symmetries", type=int, default=1,
                         help="average the policy over this many board symmetries, 1-8 (default 1)")

@@ -32,7 +32,7 @@ ENGINE_VERSION = f"{LZ_ANALYSIS_LEVEL} (lz-analyze level, for Lizzie) gopolicy {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of `gopolicy gtp`."""
     parser.add_argument("--weights", type=Path, default=None,
-                        help="weights file (default: weights/default.safetensors)")
+                        help="weights file (default: the shipped network, weights/default.safetensors)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--symmetries", type=int, default=1,
                         help="average the policy over this many board symmetries, 1-8 (default 1)")

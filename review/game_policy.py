@@ -54,7 +54,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the GAME, --weights and --device arguments shared by heatmap/review/annotate."""
     parser.add_argument("game", metavar="GAME.sgf", help="a 19x19 SGF game record")
     parser.add_argument("--weights", metavar="W", default=None,
-                        help="network weights file (default: weights/default.safetensors)")
+                        help="network weights file (default: the shipped network)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where the network runs (default: auto = cuda if available)")
 

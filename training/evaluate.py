@@ -154,7 +154,7 @@ def add_arguments(parser) -> None:
     """Add the `gopolicy evaluate` options to `parser`."""
     parser.add_argument("sources", nargs="+", help="SGF files, folders, .tar.gz/.tgz/.zip archives")
     parser.add_argument("--weights", default=None,
-                        help="weights file (.safetensors; default: weights/default.safetensors)")
+                        help="weights file (.safetensors; default: the shipped network)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     parser.add_argument("--batch-size", type=int, default=512, help="positions per forward pass")
