@@ -34,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from gopolicy.model import device_name
 from training import checkpoint as ck
 from training import shards as sh
 from training.deadlines import Budget, Watchdog
@@ -61,7 +62,7 @@ class Burst:
         self.exit, self.lock, self.written = exit, threading.Lock(), False
         self.phase, self.trainer, self.ticked = "start", None, (self.start, 0)
         self.report = dict.fromkeys(REQUIRED)
-        self.report.update(device=_device_name(self.device), torch=torch.__version__, smoke=cfg.smoke,
+        self.report.update(device=device_name(self.device), torch=torch.__version__, smoke=cfg.smoke,
                            archives=[Path(a).name for a in cfg.archives], minutes=cfg.minutes,
                            max_minutes=cfg.max_minutes, filters=cfg.filters, layers=cfg.layers,
                            batch_size=cfg.batch_size, lr=cfg.lr, warmup=cfg.warmup, phase_seconds={},
@@ -261,19 +262,6 @@ class Burst:
         sh.write_json(self.out / REPORT, self.report)
         keys = ("samples", "samples_per_s", "pct_of_bf16_peak", "loader_wait_pct", "val_top1", "test_top1")
         self.log("report: " + json.dumps({k: self.report.get(k) for k in keys}))
-
-
-def _device_name(device: torch.device) -> str:
-    """Return e.g. "cuda (NVIDIA H200)" or "cpu (<model name>, 16 cores)"."""
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    name = "unknown model"
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
-    except OSError:
-        pass
-    return f"cpu ({name}, {os.cpu_count()} cores)"
 
 
 def add_arguments(parser) -> None:

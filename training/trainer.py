@@ -27,13 +27,17 @@ import torch.nn.functional as F
 
 from gopolicy.model import PRECISIONS, resolve_precision
 from training import checkpoint as ck
+from training import run_state
 from training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
 from training.shards import unpack_planes
 
 # options that may differ on --resume: they do not change what is computed
 # (precision too: a run may resume on a host of another CPU kind; init only seeds step 0)
 RESUME_FREE = {"steps", "samples", "hours", "device", "resume", "log_every", "progress", "tensorboard",
-               "data", "out", "precision", "init"}
+               "data", "out", "precision", "init", "continue_from", "decay"}
+# options of one leg of a long run: `--continue` takes every other option from the run's state
+LEG_OPTIONS = RESUME_FREE | {"val_every", "val_samples", "checkpoint_every"}
+RUN_STATE = "run-state.safetensors"
 
 
 @dataclass
@@ -57,9 +61,12 @@ class TrainConfig:
     warmup: int = 0             # steps of linear learning-rate warm-up
     lr_step: int = 80_000_000   # step schedule: multiply by lr_gamma every lr_step steps
     lr_gamma: float = 0.5
-    steps: int | None = None
+    ema_decay: float = 0.0      # per-step decay of the averaged weights (0: none), e.g. 0.9998
+    steps: int | None = None    # stop when the run has made this many steps in all (legs included)
     samples: int | None = None
-    hours: float | None = None
+    hours: float | None = None  # stop after this many hours of this leg
+    decay: bool = False         # a decay branch: the rate falls to 0 over this leg (cosine)
+    continue_from: str | None = None  # run state file (RUN/run-state.safetensors) to continue
     val_every: int = 1000
     val_samples: int = 20_000
     checkpoint_every: int = 1000
@@ -77,22 +84,31 @@ class TrainConfig:
         return min(limits) if limits else None
 
 
-def learning_rate(cfg: TrainConfig, step: int, elapsed_s: float = 0.0) -> float:
-    """Return the learning rate of step `step` after `elapsed_s` seconds of training.
+def learning_rate(cfg: TrainConfig, step: int, elapsed_s: float = 0.0, leg_start: int = 0) -> float:
+    """Return the learning rate of step `step`, `elapsed_s` seconds into the leg that began at step `leg_start`.
 
-    A pure function of both (saved in checkpoints), so resuming needs no other state. The
-    cosine schedule follows whichever stop condition is nearer: steps/samples or --hours.
+    A pure function of these (saved in checkpoints), so resuming needs no other state. The
+    cosine schedule, and a --decay branch's fall to zero, follow whichever stop condition
+    of the leg is nearer: steps/samples or --hours.
     """
     warm = min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else 1.0
     if cfg.schedule == "constant":
-        return cfg.lr * warm
-    if cfg.schedule == "step":
-        return cfg.lr * warm * cfg.lr_gamma ** (step // cfg.lr_step)
+        lr = cfg.lr * warm
+    elif cfg.schedule == "step":
+        lr = cfg.lr * warm * cfg.lr_gamma ** (step // cfg.lr_step)
+    else:
+        lr = cfg.lr * warm * _cosine(cfg, step, elapsed_s, 0)
+    return lr * _cosine(cfg, step, elapsed_s, leg_start) if cfg.decay else lr
+
+
+def _cosine(cfg: TrainConfig, step: int, elapsed_s: float, start: int) -> float:
+    """Return 1 -> 0 along half a cosine over steps start..total or over --hours, whichever ends first."""
     total = cfg.total_steps()
     if not total and not cfg.hours:
-        raise ValueError("the cosine schedule needs --steps, --samples or --hours")
-    done = max(step / total if total else 0.0, elapsed_s / (cfg.hours * 3600) if cfg.hours else 0.0)
-    return 0.5 * cfg.lr * warm * (1 + math.cos(math.pi * min(done, 1.0)))
+        raise ValueError("the cosine schedule and --decay need --steps, --samples or --hours")
+    done = max((step - start) / max(total - start, 1) if total else 0.0,
+               elapsed_s / (cfg.hours * 3600) if cfg.hours else 0.0)
+    return 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
 
 
 @dataclass
@@ -147,6 +163,14 @@ def train_step(model, optimizer, planes: torch.Tensor, targets: torch.Tensor, pr
     return logits
 
 
+def averaged_model(model: torch.nn.Module, decay: float) -> torch.nn.Module:
+    """Return an exponential moving average of `model`'s weights (torch's AveragedModel), updated
+    by `update_parameters(model)` after each step; its batch-norm statistics are recomputed, not averaged."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+
+
 class Trainer:
     """One training run: model, optimizer, data, logs; `run()` trains until a stop condition."""
 
@@ -186,8 +210,12 @@ class Trainer:
             batches = Batches(self.train_data, cfg.batch_size // self.dist.world, cfg.seed, self.dist.rank,
                               self.dist.world, cfg.augment, prefetch=2 if self.cuda else 0)
         self.batches = batches
+        self.average = averaged_model(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.step, self.samples, self.elapsed, self.best = 0, 0, 0.0, math.inf
         self.last_val: dict = {}
+        # the long run's earlier legs, and where this leg began (step, samples)
+        self.legs: list = []
+        self.leg_start = (0, 0)
         self.feature_version = FEATURE_VERSION
 
     def build_model(self) -> torch.nn.Module:
@@ -222,20 +250,39 @@ class Trainer:
     def resume(self) -> None:
         """Load RUN/last.pt into model, optimizer, data position and RNG; drop later metric rows."""
         state = ck.load(self.out / ck.LAST)
-        saved = state["config"]
-        changed = sorted(k for k, v in asdict(self.cfg).items() if k not in RESUME_FREE and saved.get(k) != v)
-        if changed:
-            raise ValueError(f"--resume with options other than the run's: {', '.join(changed)} "
-                             f"(saved in {self.out / 'config.json'})")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.batches.load_state_dict(state["data"])
-        self.step, self.samples = int(state["step"]), int(state["samples"])
+        self.load_state(state, free=RESUME_FREE, source=self.out / "config.json")
         self.elapsed, self.best = float(state["elapsed_s"]), float(state["best_val_loss"])
-        self.last_val = dict(state.get("val", {}))
-        ck.set_rng_state(state["rng"])
+        self.legs, self.leg_start = list(state.get("legs", [])), tuple(state.get("leg_start", (0, 0)))
         if self.lead:
             ck.truncate_metrics(self.out / "metrics.csv", self.step)
+
+    def continue_run(self, path) -> None:
+        """Load a run state file (RUN_STATE of an earlier leg) and begin a new leg of that run.
+
+        Raises CheckpointError for a bad file, ValueError if an option would change the run.
+        """
+        from training import run_state
+
+        state = run_state.load(path)
+        self.load_state(state, free=LEG_OPTIONS, source=path)
+        self.legs = list(state.get("legs", [])) + [state["leg"]]
+        self.leg_start = (self.step, self.samples)
+
+    def load_state(self, state: dict, free: set, source) -> None:
+        """Load weights, optimizer, averaged weights, data position, RNG, step and samples of
+        a checkpoint dict; raises ValueError if an option outside `free` differs from the run's."""
+        saved = state["config"]
+        changed = sorted(k for k, v in asdict(self.cfg).items() if k not in free and saved.get(k) != v)
+        if changed:
+            raise ValueError(f"options other than the run's: {', '.join(changed)} (saved in {source})")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.average is not None and "average" in state:
+            self.average.load_state_dict(state["average"])
+        self.batches.load_state_dict(state["data"])
+        self.step, self.samples = int(state["step"]), int(state["samples"])
+        self.last_val = dict(state.get("val", {}))
+        ck.set_rng_state(state["rng"])
 
     def state(self) -> dict:
         """Return the checkpoint dict of the run as it stands."""
@@ -245,18 +292,30 @@ class Trainer:
                 "net_config": self.net_config.to_dict(), "feature_version": self.feature_version,
                 "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                 "optimizer": self.optimizer.state_dict(), "data": self.batches.state_dict(),
-                "rng": ck.get_rng_state()}
+                "rng": ck.get_rng_state(), "legs": self.legs, "leg_start": list(self.leg_start),
+                "leg": self.leg_summary(),
+                **({"average": self.average.state_dict()} if self.average is not None else {})}
 
-    def validate(self) -> dict:
-        """Return {"loss", "top1", "top5", "positions"} over the first --val-samples positions."""
-        self.model.eval()
+    def leg_summary(self) -> dict:
+        """Return this leg's record for the run's history: steps, samples, seconds, where it ran."""
+        from gopolicy.model import device_name
+
+        return {"steps": self.step - self.leg_start[0], "samples": self.samples - self.leg_start[1],
+                "seconds": round(self.elapsed, 1), "device": device_name(self.device),
+                "precision": self.precision, "decay": self.cfg.decay, "val": self.last_val}
+
+    def validate(self, model=None) -> dict:
+        """Return {"loss", "top1", "top5", "positions"} of `model` (the trained one by default)
+        over the first --val-samples positions."""
+        model = model or self.model
+        model.eval()
         sums = torch.zeros(4, dtype=torch.float64, device=self.device)
         with torch.no_grad(), self.autocast():
             for planes, targets, _ in sequential_batches(self.val_data, 256, self.cfg.val_samples,
                                                          self.dist.rank, self.dist.world):
-                logits = self.model(self.to_device(planes))
+                logits = model(self.to_device(planes))
                 sums += batch_stats(logits, targets.to(self.device))
-        self.model.train()
+        model.train()
         nll, top1, top5, n = self.dist.all_sum(sums.tolist(), self.device)
         return {"loss": nll / n, "top1": top1 / n, "top5": top5 / n, "positions": int(n)}
 
@@ -274,6 +333,8 @@ class Trainer:
             self.resume()
         elif (self.out / ck.LAST).exists():
             raise ValueError(f"{self.out} already holds a run; add --resume to continue it or pick another --out")
+        elif cfg.continue_from:
+            self.continue_run(cfg.continue_from)
         if self.lead:  # a run killed while saving leaves a partial temporary file, never a partial checkpoint
             for stale in self.out.glob(".*.pt.tmp*"):
                 stale.unlink()
@@ -295,11 +356,13 @@ class Trainer:
             done = self.should_stop(total)
             while not done:
                 planes, targets = next(batches)
-                lr = learning_rate(cfg, self.step, self.elapsed)
+                lr = learning_rate(cfg, self.step, self.elapsed, self.leg_start[0])
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 targets = targets.to(self.device, non_blocking=True)
                 logits = train_step(model, self.optimizer, self.to_device(planes), targets, self.precision)
+                if self.average is not None:
+                    self.average.update_parameters(self.model.module if self.dist.world > 1 else self.model)
                 self.step += 1
                 self.samples += cfg.batch_size
                 self.elapsed = start_elapsed + time.time() - start
@@ -320,12 +383,37 @@ class Trainer:
                         self.best = v["loss"]
                         if self.lead:
                             ck.save(self.out / ck.BEST, self.state())
+                    if self.average is not None:
+                        v = self.validate_average()
+                        log.row(self.step, self.samples, "val-average", v["loss"], v["top1"], v["top5"], lr,
+                                self.elapsed)
                 if self.lead and (self.step % cfg.checkpoint_every == 0 or done):
-                    ck.save(self.out / ck.LAST, self.state())
+                    state = self.state()
+                    ck.save(self.out / ck.LAST, state)
+                    run_state.save(self.out / RUN_STATE, state)
         finally:
             bar.close()
             log.close()
         return self.last_val
+
+    def validate_average(self) -> dict:
+        """Recompute the averaged network's batch-norm statistics on training positions, then
+        return its validation metrics, as validate() does."""
+        if self.cfg.batch_norm:
+            from torch.optim.swa_utils import update_bn
+
+            with self.autocast():
+                update_bn(self.norm_batches(), self.average, self.device)
+        return self.validate(self.average)
+
+    def norm_batches(self, positions: int = 4096, batch: int = 128):
+        """Yield the same unaugmented training batches every time (the seed's own choice of positions)."""
+        rng = np.random.default_rng([self.cfg.seed, 1])
+        chosen = np.sort(rng.choice(len(self.train_data), size=min(positions, len(self.train_data)), replace=False))
+        for start in range(0, len(chosen), batch):
+            packed, _, _ = self.train_data.gather(chosen[start:start + batch])
+            planes, _ = to_tensors(unpack_planes(packed), np.zeros(len(packed)))
+            yield self.to_device(planes)
 
     def should_stop(self, total: int | None) -> bool:
         """Return True once a stop condition holds (rank 0's clock decides for --hours)."""
@@ -375,6 +463,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-augment", action="store_true", help="no random symmetries")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
+    parser.add_argument("--continue", dest="continue_from", metavar="STATE",
+                        help=f"begin a new leg of a long run from its state file (RUN/{RUN_STATE}), "
+                             "with the run's own options, step, data position and optimizer state")
+    parser.add_argument("--ema-decay", type=float, default=None,
+                        help="keep an exponential moving average of the weights with this per-step decay "
+                             "(e.g. 0.9998; validated as 'val-average'; export --checkpoint average)")
+    parser.add_argument("--decay", action="store_true", default=None,
+                        help="a decay branch: the learning rate falls to 0 along a cosine over this leg")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard event files")
 
@@ -390,6 +486,11 @@ def config_from_args(args) -> TrainConfig:
     if args.resume and saved.exists():  # the run's own options, unless given again explicitly
         values.update({k: v for k, v in json.loads(saved.read_text()).get("train", {}).items()
                        if k not in ("resume", "progress", "tensorboard")})
+    elif getattr(args, "continue_from", None):  # a new leg: the long run's options, not its last leg's
+        from training import run_state
+
+        values.update({k: v for k, v in run_state.load(args.continue_from)["config"].items()
+                       if k not in LEG_OPTIONS})
     values.update(PRESETS.get(args.preset or "", {}))
     for f in fields(TrainConfig):
         value = getattr(args, f.name, None)
