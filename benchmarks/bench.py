@@ -11,13 +11,13 @@ from importlib import import_module
 
 # (module, keys it reports); keys of an area that fails to run are reported as null
 AREAS = (
-    ("benchmarks.rules_bench", ("replay_moves_per_s",)),
-    ("benchmarks.features_bench", ("features_positions_per_s",)),
-    ("benchmarks.network_bench", ("inference_ms_batch1", "inference_positions_per_s",
+    ("gopolicy.benchmarks.rules_bench", ("replay_moves_per_s",)),
+    ("gopolicy.benchmarks.features_bench", ("features_positions_per_s",)),
+    ("gopolicy.benchmarks.network_bench", ("inference_ms_batch1", "inference_positions_per_s",
                                   "train_samples_per_s", "train_precision", "peak_gflops_fp32",
                                   "peak_gflops_bf16", "train_pct_of_peak", "conv_gflops", "device")),
-    ("benchmarks.engine_bench", ("first_reply_s", "genmove_ms", "genmove_overhead_pct")),
-    ("benchmarks.pipeline_bench", ("pipeline_samples_per_s", "prepare_positions_per_s")),
+    ("gopolicy.benchmarks.engine_bench", ("first_reply_s", "genmove_ms", "genmove_overhead_pct")),
+    ("gopolicy.benchmarks.pipeline_bench", ("pipeline_samples_per_s", "prepare_positions_per_s")),
 )
 
 

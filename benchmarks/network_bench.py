@@ -1,6 +1,6 @@
 """Network speed on this machine (k=192, CPU unless CUDA is present) against its peak.
 
-    python -m benchmarks.network_bench [--rounds N] [--threads T]
+    python -m gopolicy.benchmarks.network_bench [--rounds N] [--threads T]
 
 measure() returns (rates in GFLOP/s, FLOPs from gopolicy.model's exact count):
 
@@ -57,7 +57,7 @@ import torch
 
 from gopolicy.model import (PolicyConfig, PolicyNet, device_name, forward_flops, native_bf16, resolve_precision,
                             training_flops)
-from training.peak import conv_pass_kernels, peak_kernels
+from gopolicy.training.peak import conv_pass_kernels, peak_kernels
 
 FILTERS = 192
 INFERENCE_BATCH = 32
@@ -87,8 +87,8 @@ def _sample_position():
 
 def _train_step(config: PolicyConfig, device: str, batch: int, precision: str, batch_norm: bool = False):
     """Return a function doing one step of the trainer's own train_step on random 0/1 planes."""
-    from training.batchnorm import BatchNormPolicyNet
-    from training.trainer import train_step
+    from gopolicy.training.batchnorm import BatchNormPolicyNet
+    from gopolicy.training.trainer import train_step
 
     torch.manual_seed(0)
     net = (BatchNormPolicyNet(config) if batch_norm else PolicyNet(config)).to(device).train()

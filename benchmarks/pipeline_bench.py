@@ -7,7 +7,7 @@
                              SGF read, replay, 48-plane encoding, packing, shard writes and the
                              worker start-up, per wall-clock second
 
-Run alone: python -m benchmarks.pipeline_bench
+Run alone: python -m gopolicy.benchmarks.pipeline_bench
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ KGS_POSITIONS = 7_000_000  # the shared KGS set, roughly (34,935 games)
 
 def pipeline_samples_per_s(folder: Path, seconds: float = 3.0, batch_size: int = 256) -> float:
     """Return samples/s of the training input pipeline over synthetic shards written to `folder`."""
-    from training import shards as sh
-    from training.dataset import Batches, ShardDataset
+    from gopolicy.training import shards as sh
+    from gopolicy.training.dataset import Batches, ShardDataset
 
     rng = np.random.default_rng(0)
     n = 8192
@@ -45,7 +45,7 @@ def pipeline_samples_per_s(folder: Path, seconds: float = 3.0, batch_size: int =
 
 def prepare_positions_per_s(folder: Path, games: int = 150) -> tuple[float | None, int]:
     """Return (positions/s, workers) of prepare on the first `games` KGS games; None without KGS."""
-    from training.prepare import PrepareOptions, prepare
+    from gopolicy.training.prepare import PrepareOptions, prepare
 
     archives = sorted(KGS_DIR.glob("*.tar.gz")) if KGS_DIR.exists() else []
     if not archives:

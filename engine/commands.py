@@ -13,8 +13,8 @@ import logging
 import math
 from pathlib import Path
 
-from engine.gtp import GtpError, gtp_command
-from engine.player import RESIGN, Player, PlayerConfig
+from gopolicy.engine.gtp import GtpError, gtp_command
+from gopolicy.engine.player import RESIGN, Player, PlayerConfig
 from gopolicy.coords import Point, format_vertex, parse_vertex
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Context:
     @property
     def session(self):
         if self._session is None:
-            from engine.session import Session
+            from gopolicy.engine.session import Session
 
             self._session = Session(komi=self._komi, superko=self._superko)
         return self._session
@@ -205,7 +205,7 @@ class GameCommands:
         return " ".join(format_vertex(p, self.ctx.session.size) for p in points)
 
     def cmd_fixed_handicap(self, stones: str) -> str:
-        from engine.session import fixed_handicap_points
+        from gopolicy.engine.session import fixed_handicap_points
 
         count = parse_int(stones)
         if self.ctx.session.moves or self.ctx.session.handicap:
@@ -218,7 +218,7 @@ class GameCommands:
 
     def cmd_place_free_handicap(self, stones: str) -> str:
         # The standard placements, at most 9 stones: the spec lets an engine place fewer.
-        from engine.session import fixed_handicap_points
+        from gopolicy.engine.session import fixed_handicap_points
 
         count = parse_int(stones)
         if not 2 <= count < self.ctx.session.size ** 2:

@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 import gopolicy
-from engine.katago_query import ACTIONS, QueryError, Request, parse_line, parse_query
+from gopolicy.engine.katago_query import ACTIONS, QueryError, Request, parse_line, parse_query
 from gopolicy.board import BLACK
 from gopolicy.coords import format_vertex
 
@@ -261,7 +261,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     """Serve KataGo's analysis protocol on stdin/stdout until the end of input; return the exit status."""
-    from engine.player import LazyPolicy
+    from gopolicy.engine.player import LazyPolicy
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="gopolicy: %(message)s")
     if args.weights is not None and not args.weights.is_file():

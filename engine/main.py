@@ -15,10 +15,10 @@ import threading
 from pathlib import Path
 
 import gopolicy
-from engine.analysis import AnalysisCommands
-from engine.commands import Context, GameCommands, parse_colour
-from engine.gtp import GtpEngine
-from engine.player import LazyPolicy, PlayerConfig
+from gopolicy.engine.analysis import AnalysisCommands
+from gopolicy.engine.commands import Context, GameCommands, parse_colour
+from gopolicy.engine.gtp import GtpEngine
+from gopolicy.engine.player import LazyPolicy, PlayerConfig
 
 ENGINE_NAME = "gopolicy"
 # Lizzie 0.7.4 (Leelaz.java) takes the first word of the `version` reply, reads the number
@@ -61,7 +61,7 @@ def build_engine(policy, config: PlayerConfig = PlayerConfig(), input=None, outp
 def _warm_up_rules() -> None:
     """Import the rules and run one move, so numba's cached kernels are loaded early."""
     try:
-        from engine.session import Session
+        from gopolicy.engine.session import Session
 
         session = Session()
         session.play(1, (3, 3))

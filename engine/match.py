@@ -23,9 +23,9 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine.client import GtpClient, GtpEngineDied, GtpError
-from engine.commands import format_score
-from engine.player import LazyPolicy, PlayerConfig
+from gopolicy.engine.client import GtpClient, GtpEngineDied, GtpError
+from gopolicy.engine.commands import format_score
+from gopolicy.engine.player import LazyPolicy, PlayerConfig
 from gopolicy.coords import format_vertex, parse_vertex
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def play_game(players: dict, size: int = 19, komi: float = 7.5, max_moves: int =
 
     Returns (Session, result, reason); raises GameAborted if a player's process dies.
     """
-    from engine.session import Session
+    from gopolicy.engine.session import Session
 
     session = Session(size=size, komi=komi)
     try:
@@ -213,7 +213,7 @@ def run_match(ours, opponent, games: int, size: int = 19, komi: float = 7.5,
 
 def run(args) -> int:
     """Run the match and print the summary; return 0 (1 if the opponent fails or it stopped early)."""
-    from engine.main import build_engine
+    from gopolicy.engine.main import build_engine
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="match: %(message)s")
     if args.size != 19:

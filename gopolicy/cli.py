@@ -13,25 +13,28 @@ from importlib import import_module
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {
-    "gtp": ("engine.main", "play over the Go Text Protocol (GoGui, Sabaki, Lizzie, KaTrain)"),
-    "analysis": ("engine.katago_analysis", "answer KataGo's JSON analysis protocol with the policy (KaTrain)"),
-    "match": ("engine.match", "play matches against another GTP engine"),
-    "prepare": ("training.prepare", "turn SGF collections into training shards"),
-    "train": ("training.trainer", "train a policy network on prepared shards"),
-    "export": ("training.export", "write a training run's network to a weights file"),
-    "evaluate": ("training.evaluate", "move-prediction accuracy of a network on SGF games"),
-    "burst": ("training.burst", "prepare, train, export and evaluate in minutes on a lent GPU, under deadlines"),
-    "bench": ("benchmarks.bench", "measure the performance figures on this machine"),
-    "heatmap": ("review.heatmap", "draw the policy heatmap of one position (PNG, SVG or terminal)"),
-    "review": ("review.html", "write a self-contained HTML page stepping through a game"),
-    "annotate": ("review.annotate", "write the policy into an SGF as labels and comments"),
-    "plot": ("review.curves", "plot the training curves of a run"),
+    "gtp": ("gopolicy.engine.main", "play over the Go Text Protocol (GoGui, Sabaki, Lizzie, KaTrain)"),
+    "analysis": ("gopolicy.engine.katago_analysis", "answer KataGo's JSON analysis protocol with the policy (KaTrain)"),
+    "match": ("gopolicy.engine.match", "play matches against another GTP engine"),
+    "prepare": ("gopolicy.training.prepare", "turn SGF collections into training shards"),
+    "train": ("gopolicy.training.trainer", "train a policy network on prepared shards"),
+    "export": ("gopolicy.training.export", "write a training run's network to a weights file"),
+    "evaluate": ("gopolicy.training.evaluate", "move-prediction accuracy of a network on SGF games"),
+    "burst": ("gopolicy.training.burst", "prepare, train, export and evaluate in minutes on a lent GPU, under deadlines"),
+    "bench": ("gopolicy.benchmarks.bench", "measure the performance figures on this machine"),
+    "heatmap": ("gopolicy.review.heatmap", "draw the policy heatmap of one position (PNG, SVG or terminal)"),
+    "review": ("gopolicy.review.html", "write a self-contained HTML page stepping through a game"),
+    "annotate": ("gopolicy.review.annotate", "write the policy into an SGF as labels and comments"),
+    "plot": ("gopolicy.review.curves", "plot the training curves of a run"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser; subcommand options are added on demand."""
+    from gopolicy import __version__
+
     parser = argparse.ArgumentParser(prog="gopolicy", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"gopolicy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in SUBCOMMANDS.items():
         sub.add_parser(name, help=help_text, description=help_text, add_help=False)

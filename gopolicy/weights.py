@@ -43,8 +43,11 @@ class WeightsError(ValueError):
 
 
 def default_weights_path() -> Path:
-    """Return <repo>/weights/default.safetensors, resolved from this package's location."""
-    return Path(__file__).resolve().parent.parent / "weights" / "default.safetensors"
+    """Return the path of the default network: the package data of gopolicy.network
+    (the repository's weights/ folder, or its copy in an installed wheel)."""
+    from importlib.resources import files
+
+    return Path(str(files("gopolicy.network") / "default.safetensors"))
 
 
 def _current_feature_version() -> int:
@@ -190,6 +193,8 @@ def load_weights(path, device="cpu") -> tuple[PolicyNet, dict]:
     """
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():  # a device or FIFO would be read for ever
+            raise WeightsError(f"{path}: not a regular file")
         data = path.read_bytes()
     except FileNotFoundError:
         raise WeightsError(f"{path}: no such weights file") from None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from review.game_policy import (ReviewError, Step, add_common_arguments, check_output, evaluate_game,
+from gopolicy.review.game_policy import (ReviewError, Step, add_common_arguments, check_output, evaluate_game,
                                 load_policy, load_review_game, moves_text, percent, run_guarded)
 
 LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"

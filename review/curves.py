@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from review.game_policy import ReviewError, check_output, run_guarded
+from gopolicy.review.game_policy import ReviewError, check_output, run_guarded
 
 COLUMNS = ("step", "samples", "split", "loss", "top1", "top5", "lr", "elapsed_s")
 NEEDED = ("samples", "split", "loss", "top1", "top5")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from review.colours import CMAP, GAMMA, ansi256, is_light, level_rgb, levels
-from review.game_policy import (Step, add_common_arguments, check_output, load_policy,
+from gopolicy.review.colours import CMAP, GAMMA, ansi256, is_light, level_rgb, levels
+from gopolicy.review.game_policy import (Step, add_common_arguments, check_output, load_policy,
                                 load_review_game, make_step, moves_text, percent, position_at,
                                 run_guarded)
 

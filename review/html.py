@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from review.colours import VIRIDIS_ANCHORS
-from review.game_policy import (Step, add_common_arguments, check_output, evaluate_game, load_policy,
+from gopolicy.review.colours import VIRIDIS_ANCHORS
+from gopolicy.review.game_policy import (Step, add_common_arguments, check_output, evaluate_game, load_policy,
                                 load_review_game, run_guarded)
-from review.page import TEMPLATE
+from gopolicy.review.page import TEMPLATE
 
 PROB_SCALE = 100_000  # heat values are stored as integers in units of 1e-5
 

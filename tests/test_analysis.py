@@ -9,10 +9,10 @@ import re
 import numpy as np
 import pytest
 
-from engine.analysis import (dboard, gfx_heatmap, gfx_influence, info_line, lz_heatmap,
+from gopolicy.engine.analysis import (dboard, gfx_heatmap, gfx_influence, info_line, lz_heatmap,
                              parse_analyze_args, raw_nn, top_moves_text)
-from engine.commands import parse_colour
-from engine.gtp import GtpError
+from gopolicy.engine.commands import parse_colour
+from gopolicy.engine.gtp import GtpError
 from gopolicy.coords import COLUMNS, parse_vertex
 from gopolicy.policy import PolicyMap
 

@@ -8,9 +8,9 @@ import torch
 from gopolicy.model import PolicyConfig, PolicyNet
 from gopolicy.weights import load_weights
 from tests.test_trainer import config, learnable
-from training.batchnorm import BatchNormPolicyNet, fold, from_plain, norm_state, unfold
-from training.export import export
-from training.trainer import Trainer
+from gopolicy.training.batchnorm import BatchNormPolicyNet, fold, from_plain, norm_state, unfold
+from gopolicy.training.export import export
+from gopolicy.training.trainer import Trainer
 
 CONFIG = PolicyConfig(filters=8, layers=4)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KGS_DIR
-from training.burst import REQUIRED, Burst, BurstConfig
-from training.deadlines import Budget, Watchdog
+from gopolicy.training.burst import REQUIRED, Burst, BurstConfig
+from gopolicy.training.deadlines import Budget, Watchdog
 
 GOPOLICY = [shutil.which("gopolicy")] if shutil.which("gopolicy") else [sys.executable, "-m", "gopolicy"]
 
@@ -97,7 +97,7 @@ def test_watchdog_fires_once_at_its_deadline_and_never_once_stopped():
 def test_watchdog_exports_the_last_checkpoint_and_writes_the_report(tmp_path):
     from gopolicy.weights import load_weights
     from tests.test_trainer import config, learnable
-    from training.trainer import Trainer
+    from gopolicy.training.trainer import Trainer
 
     exits = []
     burst = Burst(BurstConfig(archives=[], out=str(tmp_path / "out"), smoke=True, work=str(tmp_path)),
@@ -121,9 +121,9 @@ def test_a_phase_that_hangs_is_cut_and_the_report_still_written(tmp_path):
     """A real process: prepare never returns; the watchdog ends the command on time, status 3."""
     script = textwrap.dedent(f"""
         import sys, time, types
-        import training.burst as burst
-        import training.prepare as prepare
-        from training.deadlines import Budget
+        import gopolicy.training.burst as burst
+        import gopolicy.training.prepare as prepare
+        from gopolicy.training.deadlines import Budget
         Budget.of = classmethod(lambda cls, *a, **k: Budget(total=6, train=60, prepare=2, peak=1, finish=1, grace=2))
         prepare.prepare = lambda *a, **k: time.sleep(600)
         sys.exit(burst.run(types.SimpleNamespace(archives=["none.tar.gz"], out={str(tmp_path)!r}, smoke=True)))
@@ -141,8 +141,8 @@ def test_a_phase_that_hangs_is_cut_and_the_report_still_written(tmp_path):
 def test_prepared_splits_score_exactly_as_evaluate_scores_the_games(tmp_path, tiny_weights):
     from gopolicy.model import for_inference
     from gopolicy.weights import load_weights
-    from training.evaluate import evaluate, score_prepared
-    from training.prepare import PrepareOptions, prepare
+    from gopolicy.training.evaluate import evaluate, score_prepared
+    from gopolicy.training.prepare import PrepareOptions, prepare
 
     games = sorted((Path(__file__).parent / "data").glob("*.sgf"))
     prepare(games, tmp_path / "data", PrepareOptions(split=(0.0, 0.0, 1.0)), workers=1, progress=False)
@@ -165,7 +165,7 @@ def test_a_phase_that_fails_is_reported_and_the_command_ends_with_status_2(tmp_p
 
 
 def test_cuda_recipe_is_k192_batch_norm_nesterov_with_the_lr_scaled_to_the_batch():
-    from training.burst import recipe
+    from gopolicy.training.burst import recipe
 
     c = BurstConfig(archives=["a.tar.gz"], device="cuda").resolved()  # no GPU needed to resolve
     assert (c.minutes, c.max_minutes, c.filters, c.layers, c.batch_size, c.limit) == (8, 10, 192, 13, 512, None)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gopolicy import symmetry
-from training import shards as sh
-from training.dataset import Batches, ShardDataset, sequential_batches, transform_batch
+from gopolicy.training import shards as sh
+from gopolicy.training.dataset import Batches, ShardDataset, sequential_batches, transform_batch
 
 SGF = b"(;GM[1]FF[4]SZ[19]KM[6.5];B[pd];W[dp];B[pq];W[dd];B[fq];W[cn];B[jp];W[qf];B[nc];W[pj])"
 
@@ -98,7 +98,7 @@ def test_prepare_to_dataset_round_trip(tmp_path):
     its own encoding, with the move transformed by the same symmetry."""
     from gopolicy.features import encode
     from gopolicy.sgf_io import load_game
-    from training.prepare import PrepareOptions, prepare
+    from gopolicy.training.prepare import PrepareOptions, prepare
 
     (tmp_path / "g.sgf").write_bytes(SGF)
     prepare([tmp_path / "g.sgf"], tmp_path / "data", PrepareOptions(split=(1.0, 0.0, 0.0)),

@@ -21,7 +21,7 @@ def test_default_network_describes_itself():
 def test_default_network_predicts_held_out_kgs_moves(one_thread):
     """Chance is about 1 in 250 for top-1; the shipped network must be far above it on
     games of the test split, which it never saw in training."""
-    from training.evaluate import evaluate
+    from gopolicy.training.evaluate import evaluate
 
     result = evaluate(default_weights_path(), [KGS_DIR / "KGS-2017_04-19-913-.tar.gz"],
                       batch_size=256, workers=1, limit=4, split="test")

@@ -7,7 +7,7 @@ import pytest
 from conftest import KGS_DIR
 
 from gopolicy.cli import main
-from training.evaluate import BUCKETS, Scores, bucket_name
+from gopolicy.training.evaluate import BUCKETS, Scores, bucket_name
 
 GAME = b"(;GM[1]FF[4]SZ[19]KM[6.5];B[pd];W[dp];B[pq];W[];B[dd];W[qk];B[jj])"
 
@@ -34,7 +34,7 @@ def test_json_contract_on_a_small_game(tmp_path, tiny_weights, capsys):
 
 def test_split_scores_only_the_games_prepare_puts_there(tmp_path, tiny_weights, capsys):
     """Each game lands in exactly one split, by the same rule as `gopolicy prepare`."""
-    from training.prepare import split_of
+    from gopolicy.training.prepare import split_of
 
     games = [GAME.replace(b"KM[6.5]", b"KM[%d.5]" % k) for k in range(12)]
     for k, data in enumerate(games):

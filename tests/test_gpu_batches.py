@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from training import shards as sh
-from training.dataset import Batches, ShardDataset, transform_batch
-from training.gpu_batches import DeviceBatches, DeviceTables, unpack_transform
+from gopolicy.training import shards as sh
+from gopolicy.training.dataset import Batches, ShardDataset, transform_batch
+from gopolicy.training.gpu_batches import DeviceBatches, DeviceTables, unpack_transform
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -81,8 +81,8 @@ def test_resident_by_default_when_the_split_fits(folder):
 
 
 def test_trainer_fed_device_batches_trains_exactly_as_with_cpu_batches(tmp_path, folder):
-    from training import checkpoint as ck
-    from training.trainer import TrainConfig, Trainer
+    from gopolicy.training import checkpoint as ck
+    from gopolicy.training.trainer import TrainConfig, Trainer
 
     def run(name, device_batches):
         cfg = TrainConfig(data=str(folder), out=str(tmp_path / name), filters=8, layers=3, batch_size=16,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from engine.main import build_engine
+from gopolicy.engine.main import build_engine
 
 VERTEX = re.compile(r"^[A-HJ-T](1[0-9]|[1-9])$")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.katago_analysis import AnalysisServer, add_arguments, share_visits
-from engine.katago_query import parse_location
+from gopolicy.engine.katago_analysis import AnalysisServer, add_arguments, share_visits
+from gopolicy.engine.katago_query import parse_location
 from gopolicy.board import Position
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -145,7 +145,7 @@ def drawn(image: np.ndarray, grid, expected: list[str]) -> bool:
 def engine_candidates(move: str) -> list[str]:
     """Return the vertices of our own lz-analyze line after Black plays `move` (best first),
     from the shipped network in-process, as the engine Lizzie started computes them."""
-    from engine.main import build_engine
+    from gopolicy.engine.main import build_engine
     from gopolicy.policy import Policy
 
     engine = build_engine(Policy(device="cpu"))

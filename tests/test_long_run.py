@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from tests.test_trainer import config, learnable
-from training import checkpoint as ck
-from training import run_state
-from training.export import export
-from training.trainer import RUN_STATE, TrainConfig, Trainer, learning_rate
+from gopolicy.training import checkpoint as ck
+from gopolicy.training import run_state
+from gopolicy.training.export import export
+from gopolicy.training.trainer import RUN_STATE, TrainConfig, Trainer, learning_rate
 
 
 def run_config(tmp_path, out, **changes):
@@ -91,7 +91,7 @@ def test_continue_keeps_the_runs_options_and_refuses_others(tmp_path):
 def test_continue_from_the_command_line_takes_the_runs_options(tmp_path, capsys):
     import argparse
 
-    from training.trainer import add_arguments, config_from_args
+    from gopolicy.training.trainer import add_arguments, config_from_args
 
     learnable(tmp_path / "data")
     Trainer(run_config(tmp_path, "leg1", steps=4, lr=0.03)).run()

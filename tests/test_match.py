@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from engine.client import GtpClient
-from engine.match import GameRecord, InProcessEngine, run_match, wilson_interval
-from engine.main import build_engine
+from gopolicy.engine.client import GtpClient
+from gopolicy.engine.match import GameRecord, InProcessEngine, run_match, wilson_interval
+from gopolicy.engine.main import build_engine
 
 GNUGO = "/usr/games/gnugo"
 

@@ -1,7 +1,7 @@
 """`gopolicy bench`'s network figures: the contract keys, and the peak of the precision the trainer uses."""
 
-from benchmarks import network_bench
-from training import peak
+from gopolicy.benchmarks import network_bench
+from gopolicy.training import peak
 from gopolicy.model import native_bf16, resolve_precision
 
 

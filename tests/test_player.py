@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.player import Player, PlayerConfig, RESIGN, candidates, sensible_moves
+from gopolicy.engine.player import Player, PlayerConfig, RESIGN, candidates, sensible_moves
 from gopolicy.board import BLACK, WHITE, Position
 from gopolicy.coords import parse_vertex
 from gopolicy.policy import PolicyMap

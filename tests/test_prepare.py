@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gopolicy.cli import main
-from training import shards as sh
-from training.prepare import PrepareOptions, parse_move_range, prepare, rank_value, split_of
+from gopolicy.training import shards as sh
+from gopolicy.training.prepare import PrepareOptions, parse_move_range, prepare, rank_value, split_of
 
 # 6 moves, one of them a pass (not a training target: the network has no pass output)
 PLAIN = b"(;GM[1]FF[4]SZ[19]KM[6.5]BR[6d]WR[7d];B[pd];W[dp];B[pq];W[];B[dd];W[qk])"

@@ -7,7 +7,7 @@ pytest.importorskip("torch")
 from sgfmill import sgf  # noqa: E402
 
 from gopolicy.cli import main  # noqa: E402
-from review.annotate import node_per_step  # noqa: E402
+from gopolicy.review.annotate import node_per_step  # noqa: E402
 
 # Move 3 carries a comment and a label of its own, which must survive.
 GAME = (b"(;GM[1]FF[4]SZ[19]KM[6.5]PB[B]PW[W];B[pd];W[dp];B[pp]C[nice move]LB[aa:x]"

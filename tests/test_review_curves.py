@@ -8,7 +8,7 @@ pytest.importorskip("matplotlib")
 from matplotlib.image import imread  # noqa: E402
 
 from gopolicy.cli import main  # noqa: E402
-from review.curves import load_metrics, plot_curves  # noqa: E402
+from gopolicy.review.curves import load_metrics, plot_curves  # noqa: E402
 
 HEADER = "step,samples,split,loss,top1,top5,lr,elapsed_s\n"
 

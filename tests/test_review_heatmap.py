@@ -16,7 +16,7 @@ from matplotlib.image import imread  # noqa: E402
 
 from gopolicy.cli import main  # noqa: E402
 from gopolicy.coords import parse_vertex  # noqa: E402
-from review.heatmap import PLAYED_COLOUR, Layout, format_text  # noqa: E402
+from gopolicy.review.heatmap import PLAYED_COLOUR, Layout, format_text  # noqa: E402
 
 # Four moves, then Black plays R9 (move 5).
 GAME = b"(;GM[1]FF[4]SZ[19]KM[6.5]PB[Black]PW[White];B[pd];W[dp];B[pp];W[dd];B[qk];W[qf])"
@@ -145,7 +145,7 @@ def test_text_board_without_output(tmp_path, tiny_weights, capsys):
 
 def test_text_board_colours(tmp_path, tiny_weights):
     from gopolicy.policy import Policy
-    from review.game_policy import evaluate_step, load_review_game
+    from gopolicy.review.game_policy import evaluate_step, load_review_game
 
     step = evaluate_step(load_review_game(write_game(tmp_path)), Policy(tiny_weights, device="cpu"), 4)
     coloured, plain = format_text(step, colour=True), format_text(step, colour=False)

@@ -36,7 +36,7 @@ def review_page(tmp_path, tiny_weights, capsys):
     """Return the path of the review page of GAME written with the tiny network."""
     sgf = tmp_path / "game.sgf"
     sgf.write_bytes(GAME)
-    out = tmp_path / "review.html"
+    out = tmp_path / "gopolicy.review.html"
     status = main(["review", str(sgf), "--weights", str(tiny_weights), "--device", "cpu", "-o", str(out)])
     assert status == 0, capsys.readouterr().err
     return out

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training import shards as sh
+from gopolicy.training import shards as sh
 
 
 def random_shard(n, seed=0):

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from training import checkpoint as ck
-from training import shards as sh
-from training.trainer import TrainConfig, Trainer, learning_rate
+from gopolicy.training import checkpoint as ck
+from gopolicy.training import shards as sh
+from gopolicy.training.trainer import TrainConfig, Trainer, learning_rate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -35,10 +35,10 @@ from pathlib import Path
 import torch
 
 from gopolicy.model import device_name
-from training import checkpoint as ck
-from training import shards as sh
-from training.deadlines import Budget, Watchdog
-from training.recipe import LR_PER_32, SMOKE_SPLIT, BurstConfig, recipe
+from gopolicy.training import checkpoint as ck
+from gopolicy.training import shards as sh
+from gopolicy.training.deadlines import Budget, Watchdog
+from gopolicy.training.recipe import LR_PER_32, SMOKE_SPLIT, BurstConfig, recipe
 
 WEIGHTS, REPORT, METRICS = "weights.safetensors", "report.json", "metrics.csv"
 REQUIRED = ("device", "filters", "samples", "samples_per_s", "train_minutes", "prepare_seconds",
@@ -113,7 +113,7 @@ class Burst:
             self.report["phase_seconds"][name] = round(time.time() - started, 2)
 
     def prepare(self) -> None:
-        from training.prepare import PrepareOptions, prepare
+        from gopolicy.training.prepare import PrepareOptions, prepare
 
         options = PrepareOptions(split=SMOKE_SPLIT if self.cfg.smoke else (0.96, 0.02, 0.02),
                                  games_per_shard=20 if self.cfg.smoke else 200)
@@ -129,7 +129,7 @@ class Burst:
             raise ValueError(f"{m['positions']['train']} training positions: fewer than one batch")
 
     def peak(self) -> None:
-        from training.peak import bf16_peak_flops
+        from gopolicy.training.peak import bf16_peak_flops
 
         flops = bf16_peak_flops(self.device, self.budget.peak)
         self.report["bf16_peak_tflops"] = None if flops is None else round(flops / 1e12, 3)
@@ -138,9 +138,9 @@ class Burst:
     def train(self) -> None:
         from gopolicy.features import FEATURE_VERSION
         from gopolicy.model import PolicyConfig, training_flops
-        from training.dataset import ShardDataset
-        from training.gpu_batches import DeviceBatches
-        from training.trainer import Trainer
+        from gopolicy.training.dataset import ShardDataset
+        from gopolicy.training.gpu_batches import DeviceBatches
+        from gopolicy.training.trainer import Trainer
 
         c = self.cfg
         if self.device.type == "cuda":
@@ -172,7 +172,7 @@ class Burst:
                            pct_of_bf16_peak=round(100 * rate * flops_per_sample / (peak * 1e12), 2) if peak else None)
 
     def export(self) -> None:
-        from training.export import export
+        from gopolicy.training.export import export
 
         with self.lock:  # never at the same time as the watchdog's export
             meta = export(self.run_dir, self.out / WEIGHTS)
@@ -190,7 +190,7 @@ class Burst:
     def evaluate(self) -> None:
         from gopolicy.model import for_inference, resolve_precision
         from gopolicy.weights import load_weights
-        from training.evaluate import score_prepared
+        from gopolicy.training.evaluate import score_prepared
 
         precision = resolve_precision("auto", self.device)
         model = for_inference(load_weights(self.out / WEIGHTS, device=self.device)[0], precision)
@@ -247,7 +247,7 @@ class Burst:
 
             self.record_training(training_flops(PolicyConfig(filters=self.cfg.filters, layers=self.cfg.layers)))
         if not (self.out / WEIGHTS).exists() and any((self.run_dir / n).exists() for n in (ck.BEST, ck.LAST)):
-            from training.export import export
+            from gopolicy.training.export import export
 
             p = export(self.run_dir, self.out / WEIGHTS)["provenance"]
             self.report.update(weights=WEIGHTS, checkpoint=p["checkpoint"], checkpoint_step=p["step"])

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from training import shards as sh
+from gopolicy.training import shards as sh
 
 N = sh.BOARD_SIZE * sh.BOARD_SIZE
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from gopolicy.model import PRECISIONS
-from training.prepare import encode_unpacked, split_of  # a torch-free module for the worker processes
+from gopolicy.training.prepare import encode_unpacked, split_of  # a torch-free module for the worker processes
 
 BUCKETS = ((0, 20), (20, 50), (50, 100), (100, 200), (200, None))
 LEGAL_PLANES = slice(20, 28)  # capture size: one of them is set on every legal empty point
@@ -147,8 +147,8 @@ def score_prepared(model, folder, split: str, device, precision: str = "fp32", d
     import time
 
     from gopolicy.features import FEATURE_VERSION
-    from training.dataset import ShardDataset
-    from training.shards import unpack_planes
+    from gopolicy.training.dataset import ShardDataset
+    from gopolicy.training.shards import unpack_planes
 
     dataset, scores = ShardDataset(folder, split, FEATURE_VERSION), Scores()
     for start in range(0, len(dataset), batch_size):

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from training import checkpoint as ck
+from gopolicy.training import checkpoint as ck
 
 
 def _portable(train: dict) -> dict:
@@ -35,7 +35,7 @@ def read_checkpoint(run, which: str = "auto") -> tuple[dict, str, dict]:
 
     Raises CheckpointError if there is no such checkpoint, or no averaged weights for "average".
     """
-    from training import run_state
+    from gopolicy.training import run_state
 
     run = Path(run)
     if run.is_file():
@@ -69,7 +69,7 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
     train = dict(state["config"])
     norms = None
     if train.get("batch_norm"):
-        from training.batchnorm import BatchNormPolicyNet, fold, norm_state
+        from gopolicy.training.batchnorm import BatchNormPolicyNet, fold, norm_state
 
         trained = BatchNormPolicyNet(config)
         trained.load_state_dict(weights)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from training import shards as sh
-from training.dataset import Batches, ShardDataset, symmetry_tables
+from gopolicy.training import shards as sh
+from gopolicy.training.dataset import Batches, ShardDataset, symmetry_tables
 
 POINTS = sh.BOARD_SIZE * sh.BOARD_SIZE
 RESIDENT_SHARE = 0.5  # the most of the device's free memory the packed train split may take

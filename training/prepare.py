@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import shards as sh
+from gopolicy.training import shards as sh
 
 RANK_RE = re.compile(r"^\s*(\d+)\s*([kdp])", re.IGNORECASE)
 

@@ -52,7 +52,7 @@ class BurstConfig:
 def recipe(c: BurstConfig, data, out):
     """Return the TrainConfig of a burst (c resolved): the CPU runs' recipe, batch and lr scaled,
     its hours a placeholder that Burst.train sets to the minutes left when training starts."""
-    from training.trainer import TrainConfig
+    from gopolicy.training.trainer import TrainConfig
 
     cuda = c.device.startswith("cuda")
     every = 2000 if cuda else 100  # steps between validations: ~40 s on an H200, ~5 s in a CPU smoke run

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from training.checkpoint import FORMAT, CheckpointError
+from gopolicy.training.checkpoint import FORMAT, CheckpointError
 
 KEY = "gopolicy_run_state"
 

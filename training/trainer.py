@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 
 from gopolicy.model import PRECISIONS, resolve_precision
-from training import checkpoint as ck
-from training import run_state
-from training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
-from training.shards import unpack_planes
+from gopolicy.training import checkpoint as ck
+from gopolicy.training import run_state
+from gopolicy.training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
+from gopolicy.training.shards import unpack_planes
 
 # options that may differ on --resume: they do not change what is computed
 # (precision too: a run may resume on a host of another CPU kind; init only seeds step 0)
@@ -224,7 +224,7 @@ class Trainer:
         Raises WeightsError for a bad --init file, ValueError if its shape is not the run's.
         """
         from gopolicy.model import PolicyNet
-        from training import batchnorm
+        from gopolicy.training import batchnorm
 
         if not self.cfg.init:
             return batchnorm.BatchNormPolicyNet(self.net_config) if self.cfg.batch_norm else PolicyNet(self.net_config)
@@ -261,8 +261,6 @@ class Trainer:
 
         Raises CheckpointError for a bad file, ValueError if an option would change the run.
         """
-        from training import run_state
-
         state = run_state.load(path)
         self.load_state(state, free=LEG_OPTIONS, source=path)
         self.legs = list(state.get("legs", [])) + [state["leg"]]
@@ -487,8 +485,6 @@ def config_from_args(args) -> TrainConfig:
         values.update({k: v for k, v in json.loads(saved.read_text()).get("train", {}).items()
                        if k not in ("resume", "progress", "tensorboard")})
     elif getattr(args, "continue_from", None):  # a new leg: the long run's options, not its last leg's
-        from training import run_state
-
         values.update({k: v for k, v in run_state.load(args.continue_from)["config"].items()
                        if k not in LEG_OPTIONS})
     values.update(PRESETS.get(args.preset or "", {}))
@@ -503,7 +499,7 @@ def config_from_args(args) -> TrainConfig:
 
 def run(args) -> int:
     """Run `gopolicy train`; return the exit status."""
-    from training.shards import ShardError
+    from gopolicy.training.shards import ShardError
 
     try:
         cfg = config_from_args(args)
