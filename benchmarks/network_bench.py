@@ -55,22 +55,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gopolicy.model import PolicyConfig, PolicyNet, forward_flops, native_bf16, resolve_precision, training_flops
+from gopolicy.model import (PolicyConfig, PolicyNet, device_name, forward_flops, native_bf16, resolve_precision,
+                            training_flops)
 from gopolicy.training.peak import conv_pass_kernels, peak_kernels
 
 FILTERS = 192
 INFERENCE_BATCH = 32
 TRAIN_BATCH = 32
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "cpu"
 
 
 def _timed(fn) -> float:
@@ -169,7 +160,7 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
             for name, rate in t_passes.items():
                 samples[name].append(rate / 1e9)
     fwd, trn = forward_flops(config), training_flops(config)
-    out = {"device": f"{device} ({_cpu_name()})" if device == "cpu" else torch.cuda.get_device_name(),
+    out = {"device": device_name(device),
            "threads": torch.get_num_threads(), "filters": FILTERS, "rounds": rounds,
            "inference_batch": INFERENCE_BATCH, "train_batch": TRAIN_BATCH, "train_precision": precision,
            "inference_precision": policy.precision}

@@ -20,7 +20,7 @@ SUBCOMMANDS = {
     "train": ("gopolicy.training.trainer", "train a policy network on prepared shards"),
     "export": ("gopolicy.training.export", "write a training run's network to a weights file"),
     "evaluate": ("gopolicy.training.evaluate", "move-prediction accuracy of a network on SGF games"),
-    "burst": ("gopolicy.training.burst", "prepare, train, export and evaluate in minutes on a lent GPU, under deadlines"),
+    "burst": ("gopolicy.training.burst.command", "prepare, train, export and evaluate in minutes on a lent GPU, under deadlines"),
     "bench": ("gopolicy.benchmarks.bench", "measure the performance figures on this machine"),
     "heatmap": ("gopolicy.review.heatmap", "draw the policy heatmap of one position (PNG, SVG or terminal)"),
     "review": ("gopolicy.review.html", "write a self-contained HTML page stepping through a game"),

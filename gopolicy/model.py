@@ -14,6 +14,7 @@ trained). Only this module and policy/weights import torch.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -144,6 +145,20 @@ def native_bf16(device: torch.device | str = "cpu") -> bool:
         return torch.cuda.is_bf16_supported()
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence the getattr
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def device_name(device: torch.device | str = "cpu") -> str:
+    """Return e.g. "cuda (NVIDIA H200)" or "cpu (<model name>, 2 cores)": the hardware a figure was measured on."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    name = "unknown model"
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    return f"cpu ({name}, {os.cpu_count()} cores)"
 
 
 def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KGS_DIR
-from gopolicy.training.burst import REQUIRED, Burst, BurstConfig
-from gopolicy.training.deadlines import Budget, Watchdog
+from gopolicy.training.burst.command import REQUIRED, Burst, BurstConfig
+from gopolicy.training.burst.deadlines import Budget, Watchdog
 
 GOPOLICY = [shutil.which("gopolicy")] if shutil.which("gopolicy") else [sys.executable, "-m", "gopolicy"]
 
@@ -121,9 +121,9 @@ def test_a_phase_that_hangs_is_cut_and_the_report_still_written(tmp_path):
     """A real process: prepare never returns; the watchdog ends the command on time, status 3."""
     script = textwrap.dedent(f"""
         import sys, time, types
-        import gopolicy.training.burst as burst
+        import gopolicy.training.burst.command as burst
         import gopolicy.training.prepare as prepare
-        from gopolicy.training.deadlines import Budget
+        from gopolicy.training.burst.deadlines import Budget
         Budget.of = classmethod(lambda cls, *a, **k: Budget(total=6, train=60, prepare=2, peak=1, finish=1, grace=2))
         prepare.prepare = lambda *a, **k: time.sleep(600)
         sys.exit(burst.run(types.SimpleNamespace(archives=["none.tar.gz"], out={str(tmp_path)!r}, smoke=True)))
@@ -165,7 +165,7 @@ def test_a_phase_that_fails_is_reported_and_the_command_ends_with_status_2(tmp_p
 
 
 def test_cuda_recipe_is_k192_batch_norm_nesterov_with_the_lr_scaled_to_the_batch():
-    from gopolicy.training.burst import recipe
+    from gopolicy.training.burst.command import recipe
 
     c = BurstConfig(archives=["a.tar.gz"], device="cuda").resolved()  # no GPU needed to resolve
     assert (c.minutes, c.max_minutes, c.filters, c.layers, c.batch_size, c.limit) == (8, 10, 192, 13, 512, None)

@@ -111,3 +111,27 @@ def test_prepare_train_export_evaluate_on_kgs_games(tmp_path, capsys):
     assert result["positions"] == manifest["positions"]["total"]  # every non-pass position, as prepared
     assert sum(row["positions"] for row in result["by_move"].values()) == result["positions"]
     assert 0 <= result["top1"] <= result["top5"] <= 1 and result["nll"] > 0
+
+
+def test_symmetries_average_the_policy_as_the_engine_does(tmp_path, tiny_weights, capsys):
+    """--symmetries 8 scores the move distribution of Policy(symmetries=8): same top-1 hits and NLL."""
+    from gopolicy.policy import Policy
+    from gopolicy.sgf_io import load_game
+
+    (tmp_path / "g.sgf").write_bytes(GAME)
+    policy = Policy(tiny_weights, device="cpu", symmetries=8, precision="fp32")
+    pairs = [(p, m) for p, m in load_game(GAME).positions() if m is not None]
+    maps = policy.evaluate_batch([p for p, _ in pairs])
+    top1 = np.mean([np.unravel_index(np.argmax(pm.probs), pm.probs.shape) == m for pm, (_, m) in zip(maps, pairs)])
+    nll = np.mean([-np.log(pm.probs[m]) for pm, (_, m) in zip(maps, pairs)])
+    for symmetries in (1, 8):
+        assert main(["evaluate", "--weights", str(tiny_weights), "--json", "--workers", "1", "--precision", "fp32",
+                     "--symmetries", str(symmetries), str(tmp_path)]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["symmetries"] == symmetries
+        if symmetries == 1:
+            one = result
+    assert result["top1"] == pytest.approx(top1) and result["nll"] == pytest.approx(nll, rel=1e-4)
+    assert result["nll"] != pytest.approx(one["nll"], rel=1e-4)  # the average is another distribution
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--symmetries", "9", str(tmp_path)])

@@ -7,7 +7,7 @@ import torch
 
 from gopolicy.training import shards as sh
 from gopolicy.training.dataset import Batches, ShardDataset, transform_batch
-from gopolicy.training.gpu_batches import DeviceBatches, DeviceTables, unpack_transform
+from gopolicy.training.burst.gpu_batches import DeviceBatches, DeviceTables, unpack_transform
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -4,7 +4,8 @@ Every position of every readable 19x19 game in SOURCES whose next move is not a 
 is encoded and batched through the network. As in gopolicy.policy, illegal points are
 masked out before the softmax (legal = the capture-size planes 20-27 of the encoding),
 so top-1/top-5 count the engine's actual choices and NLL is that of its move
-distribution. The JSON keeps DESIGN.md's contract keys {"games", "positions", "top1",
+distribution. With --symmetries n the move distribution is, as in gopolicy.policy, the
+average of the probabilities under the first n of the 8 board symmetries. The JSON keeps DESIGN.md's contract keys {"games", "positions", "top1",
 "top5", "nll"} (accuracies as fractions) and adds "by_move" (per move-number bucket),
 "skipped" (games by reason) and "passes" (positions not scored).
 """
@@ -12,6 +13,7 @@ distribution. The JSON keeps DESIGN.md's contract keys {"games", "positions", "t
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections import Counter
@@ -57,25 +59,34 @@ class Scores:
 
 
 def score_batch(model, planes: np.ndarray, moves: np.ndarray, device,
-                precision: str = "fp32") -> tuple[np.ndarray, ...]:
+                precision: str = "fp32", symmetries: int = 1) -> tuple[np.ndarray, ...]:
     """Return per-position (nll, top1 hit, top5 hit) of the masked output of a model
-    set up by gopolicy.model.for_inference(model, precision)."""
+    set up by gopolicy.model.for_inference(model, precision), averaged over `symmetries`."""
+    from gopolicy import symmetry
     from gopolicy.model import inference_input
 
     x = torch.from_numpy(planes).to(device)
     y = torch.from_numpy(moves.astype(np.int64)).to(device)
     legal = x[:, LEGAL_PLANES].amax(1).flatten(1) > 0
     legal[torch.arange(len(y), device=device), y] = True  # never score a played move as impossible
+    size = x.shape[-1]
+    log_probs = []
     with torch.no_grad():
-        logits = model(inference_input(x, precision)).float().masked_fill(~legal, float("-inf"))
-        nll = -torch.log_softmax(logits, 1).gather(1, y[:, None])[:, 0]
-        hits = logits.topk(5, dim=1).indices == y[:, None]
+        for s in range(symmetries):
+            logits = model(inference_input(symmetry.apply(x, s), precision)).float().view(-1, size, size)
+            logits = symmetry.apply(logits, symmetry.inverse(s)).flatten(1).masked_fill(~legal, float("-inf"))
+            log_probs.append(torch.log_softmax(logits, 1))
+        # the log of the mean probability; exactly log_softmax for one symmetry
+        log_p = torch.logsumexp(torch.stack(log_probs), 0) - math.log(symmetries)
+        nll = -log_p.gather(1, y[:, None])[:, 0]
+        hits = log_p.topk(5, dim=1).indices == y[:, None]
     return nll.cpu().numpy(), hits[:, 0].cpu().numpy(), hits.any(1).cpu().numpy()
 
 
 def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", workers: int = 1,
              limit: int | None = None, split: str | None = None,
-             fractions: tuple[float, float, float] = (0.96, 0.02, 0.02), precision: str = "auto") -> dict:
+             fractions: tuple[float, float, float] = (0.96, 0.02, 0.02), precision: str = "auto",
+             symmetries: int = 1) -> dict:
     """Return the accuracy JSON dict of the network in `weights` on the games of `sources`
     (only those `gopolicy prepare --split fractions` puts in `split`, if given).
 
@@ -96,7 +107,7 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
         planes = np.concatenate([p[0] for p in pending])
         moves = np.concatenate([p[1] for p in pending])
         numbers = np.concatenate([p[2] for p in pending])
-        scores.add(*score_batch(model, planes, moves, device, precision), numbers)
+        scores.add(*score_batch(model, planes, moves, device, precision, symmetries), numbers)
         pending.clear()
 
     unread = CollectionStats()  # records too large or in damaged archives: skipped, counted
@@ -124,14 +135,14 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
             pool.terminate()
     out = {"games": games}
     out.update(scores.result())
-    out["precision"] = precision
+    out.update(precision=precision, symmetries=symmetries)
     skipped.update(unread.skipped)
     out.update(skipped=dict(sorted(skipped.items())), passes=passes)
     return out
 
 
 def score_prepared(model, folder, split: str, device, precision: str = "fp32", deadline: float | None = None,
-                   batch_size: int = 1024) -> tuple[dict, bool]:
+                   batch_size: int = 1024, symmetries: int = 1) -> tuple[dict, bool]:
     """Return (the figures of evaluate() {"positions", "top1", "top5", "nll", "by_move"} of a model set up
     by for_inference, on the positions of one split of a `gopolicy prepare` folder; True if `deadline`,
     a time.time() value, cut the scoring short). Raises ShardError for an unusable folder."""
@@ -146,7 +157,7 @@ def score_prepared(model, folder, split: str, device, precision: str = "fp32", d
         if deadline is not None and time.time() >= deadline:
             return scores.result(), True
         packed, moves, numbers = dataset.gather(np.arange(start, min(start + batch_size, len(dataset))))
-        scores.add(*score_batch(model, unpack_planes(packed), moves, device, precision), numbers)
+        scores.add(*score_batch(model, unpack_planes(packed), moves, device, precision, symmetries), numbers)
     return scores.result(), False
 
 
@@ -160,6 +171,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch-size", type=int, default=512, help="positions per forward pass")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto (default): bf16 where the device has it natively, else fp32")
+    parser.add_argument("--symmetries", type=int, default=1, choices=range(1, 9), metavar="N",
+                        help="average the policy over this many of the 8 board symmetries (1..8, default 1)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes encoding games (default: all cores)")
     parser.add_argument("--limit", type=int, help="read at most N games")
@@ -177,7 +190,7 @@ def run(args) -> int:
     try:
         fractions = tuple(float(x) for x in args.split_fractions.split(","))
         result = evaluate(weights, args.sources, args.batch_size, args.device, args.workers,
-                          args.limit, args.split, fractions, args.precision)
+                          args.limit, args.split, fractions, args.precision, args.symmetries)
     except WeightsError as e:
         print(f"gopolicy evaluate: {e}", file=sys.stderr)
         return 2

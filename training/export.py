@@ -1,7 +1,9 @@
 """`gopolicy export RUN --out W.safetensors`: a run's network as a self-describing weights file.
 
 Takes RUN/best.pt (lowest validation NLL) when it exists, else RUN/last.pt (or the one
-named by --checkpoint), and writes it with gopolicy.weights.save_weights; the metadata
+named by --checkpoint: "average" is last.pt's averaged weights, with their batch-norm
+statistics as recomputed at its last validation); RUN may also be a run state file
+(RUN/run-state.safetensors). Writes it with gopolicy.weights.save_weights; the metadata
 carries provenance (run, step, samples, training options, data manifest summary) and
 the validation metrics of that checkpoint. --fp16 stores float16 tensors (half the size).
 A run trained with batch norm is folded into the plain network, and the per-channel
@@ -28,6 +30,31 @@ def _portable(train: dict) -> dict:
     return options
 
 
+def read_checkpoint(run, which: str = "auto") -> tuple[dict, str, dict]:
+    """Return (checkpoint dict, which, network state dict) of a run folder or run state file.
+
+    Raises CheckpointError if there is no such checkpoint, or no averaged weights for "average".
+    """
+    from gopolicy.training import run_state
+
+    run = Path(run)
+    if run.is_file():
+        if which == "best":
+            raise ck.CheckpointError(f"{run}: a run state holds the last and the averaged weights; "
+                                     "for the best give the run folder")
+        state, which = run_state.load(run), "last" if which == "auto" else which
+    else:
+        if which == "auto":
+            which = "best" if (run / ck.BEST).exists() else "last"
+        state = ck.load(run / (ck.BEST if which == "best" else ck.LAST))
+    if which != "average":
+        return state, which, state["model"]
+    if "average" not in state:
+        raise ck.CheckpointError(f"{run}: the run keeps no averaged weights (train with --ema-decay)")
+    prefix = "module."  # torch's AveragedModel holds the network as .module
+    return state, which, {k[len(prefix):]: v for k, v in state["average"].items() if k.startswith(prefix)}
+
+
 def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
     """Write the run's network to `out`; return the metadata written.
 
@@ -37,9 +64,7 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
     from gopolicy.weights import save_weights
 
     run = Path(run)
-    if which == "auto":
-        which = "best" if (run / ck.BEST).exists() else "last"
-    state = ck.load(run / (ck.BEST if which == "best" else ck.LAST))
+    state, which, weights = read_checkpoint(run, which)
     config = PolicyConfig.from_dict(dict(state["net_config"]))
     train = dict(state["config"])
     norms = None
@@ -47,11 +72,11 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
         from gopolicy.training.batchnorm import BatchNormPolicyNet, fold, norm_state
 
         trained = BatchNormPolicyNet(config)
-        trained.load_state_dict(state["model"])
+        trained.load_state_dict(weights)
         model, norms = fold(trained), norm_state(trained)
     else:
         model = PolicyNet(config)
-        model.load_state_dict(state["model"])
+        model.load_state_dict(weights)
     data = {}
     manifest = Path(train["data"]) / "manifest.json"
     if manifest.exists():
@@ -59,7 +84,7 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
         data = {"sources": [Path(source).name for source in m.get("sources") or []], "positions": m.get("positions"), "games": m.get("games", {}).get("kept"),
                 "options": m.get("options")}
     metadata = {
-        "provenance": {"run": run.resolve().name, "checkpoint": which, "step": int(state["step"]),
+        "provenance": {"run": (run if run.is_dir() else run.parent).resolve().name, "checkpoint": which, "step": int(state["step"]),
                        "samples": int(state["samples"]), "training_hours": round(float(state["elapsed_s"]) / 3600, 4),
                        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                        "training": _portable(train),
@@ -75,11 +100,12 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
 
 def add_arguments(parser) -> None:
     """Add the `gopolicy export` options to `parser`."""
-    parser.add_argument("run", help="training run folder (gopolicy train --out)")
+    parser.add_argument("run", help="training run folder (gopolicy train --out) or its run-state.safetensors")
     parser.add_argument("--out", required=True, help="weights file to write (.safetensors)")
     parser.add_argument("--fp16", action="store_true", help="store float16 tensors")
-    parser.add_argument("--checkpoint", choices=["auto", "best", "last"], default="auto",
-                        help="best (lowest validation NLL), last, or auto: best if there is one")
+    parser.add_argument("--checkpoint", choices=["auto", "best", "last", "average"], default="auto",
+                        help="best (lowest validation NLL), last, average (the averaged weights of "
+                             "--ema-decay), or auto: best if there is one")
 
 
 def run(args) -> int:

@@ -1,8 +1,11 @@
 """`gopolicy train`: supervised training of the policy network on prepared shards.
 
-Minibatch SGD with momentum (or AdamW), a step or cosine learning-rate schedule, random symmetry
-per sample, periodic validation (NLL, top-1, top-5), RUN/metrics.csv, TensorBoard,
-atomic checkpoints (RUN/last.pt and RUN/best.pt) and an exact --resume. Under torchrun
+Minibatch SGD with momentum (or AdamW), a step, cosine or constant learning-rate schedule,
+random symmetry per sample, periodic validation (NLL, top-1, top-5), RUN/metrics.csv,
+TensorBoard, atomic checkpoints (RUN/last.pt and RUN/best.pt) and an exact --resume; an
+average of the weights (--ema-decay); RUN/run-state.safetensors, from which --continue
+begins the next leg of one long run, and --decay branches off a leg whose rate falls to
+zero (training.config has the options, training.run_state the file). Under torchrun
 (WORLD_SIZE, RANK, LOCAL_RANK set) it runs DistributedDataParallel, gloo on CPU and
 nccl on GPU; --batch-size is the global batch, split evenly over the ranks, so a run
 gives the same updates whatever the number of processes.
@@ -18,81 +21,47 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gopolicy.model import PRECISIONS, resolve_precision
+from gopolicy.model import resolve_precision
 from gopolicy.training import checkpoint as ck
+from gopolicy.training import run_state
+from gopolicy.training.config import LEG_OPTIONS, RESUME_FREE, RUN_STATE, TrainConfig, config_from_args
+from gopolicy.training.config import add_arguments  # noqa: F401 (`gopolicy train`'s options, read here by the cli)
 from gopolicy.training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
 from gopolicy.training.shards import unpack_planes
 
-# options that may differ on --resume: they do not change what is computed
-# (precision too: a run may resume on a host of another CPU kind; init only seeds step 0)
-RESUME_FREE = {"steps", "samples", "hours", "device", "resume", "log_every", "progress", "tensorboard",
-               "data", "out", "precision", "init"}
 
+def learning_rate(cfg: TrainConfig, step: int, elapsed_s: float = 0.0, leg_start: int = 0) -> float:
+    """Return the learning rate of step `step`, `elapsed_s` seconds into the leg that began at step `leg_start`.
 
-@dataclass
-class TrainConfig:
-    """Everything that decides a training run (saved to RUN/config.json)."""
-
-    data: str
-    out: str
-    filters: int = 192
-    layers: int = 13
-    batch_size: int = 256       # global: split over the ranks
-    lr: float = 0.003
-    optimizer: str = "sgd"      # sgd (with momentum, as the paper) | adam (far faster at the start)
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    batch_norm: bool = False    # train with batch norm; export folds it into the convolutions
-    init: str | None = None     # weights file to start from (a warm restart)
-    precision: str = "auto"     # auto | fp32 | bf16 (autocast; weights and optimizer stay fp32)
-    schedule: str = "step"      # step | cosine | constant
-    warmup: int = 0             # steps of linear learning-rate warm-up
-    lr_step: int = 80_000_000   # step schedule: multiply by lr_gamma every lr_step steps
-    lr_gamma: float = 0.5
-    steps: int | None = None
-    samples: int | None = None
-    hours: float | None = None
-    val_every: int = 1000
-    val_samples: int = 20_000
-    checkpoint_every: int = 1000
-    log_every: int = 100
-    seed: int = 0
-    augment: bool = True
-    device: str = "auto"
-    resume: bool = False
-    progress: bool = True
-    tensorboard: bool = True
-
-    def total_steps(self) -> int | None:
-        """Return the step count to stop at, or None when only --hours bounds the run."""
-        limits = [s for s in (self.steps, self.samples and math.ceil(self.samples / self.batch_size)) if s]
-        return min(limits) if limits else None
-
-
-def learning_rate(cfg: TrainConfig, step: int, elapsed_s: float = 0.0) -> float:
-    """Return the learning rate of step `step` after `elapsed_s` seconds of training.
-
-    A pure function of both (saved in checkpoints), so resuming needs no other state. The
-    cosine schedule follows whichever stop condition is nearer: steps/samples or --hours.
+    A pure function of these (saved in checkpoints), so resuming needs no other state. The
+    cosine schedule, and a --decay branch's fall to zero, follow whichever stop condition
+    of the leg is nearer: steps/samples or --hours.
     """
     warm = min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else 1.0
     if cfg.schedule == "constant":
-        return cfg.lr * warm
-    if cfg.schedule == "step":
-        return cfg.lr * warm * cfg.lr_gamma ** (step // cfg.lr_step)
+        lr = cfg.lr * warm
+    elif cfg.schedule == "step":
+        lr = cfg.lr * warm * cfg.lr_gamma ** (step // cfg.lr_step)
+    else:
+        lr = cfg.lr * warm * _cosine(cfg, step, elapsed_s, 0)
+    return lr * _cosine(cfg, step, elapsed_s, leg_start) if cfg.decay else lr
+
+
+def _cosine(cfg: TrainConfig, step: int, elapsed_s: float, start: int) -> float:
+    """Return 1 -> 0 along half a cosine over steps start..total or over --hours, whichever ends first."""
     total = cfg.total_steps()
     if not total and not cfg.hours:
-        raise ValueError("the cosine schedule needs --steps, --samples or --hours")
-    done = max(step / total if total else 0.0, elapsed_s / (cfg.hours * 3600) if cfg.hours else 0.0)
-    return 0.5 * cfg.lr * warm * (1 + math.cos(math.pi * min(done, 1.0)))
+        raise ValueError("the cosine schedule and --decay need --steps, --samples or --hours")
+    done = max((step - start) / max(total - start, 1) if total else 0.0,
+               elapsed_s / (cfg.hours * 3600) if cfg.hours else 0.0)
+    return 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
 
 
 @dataclass
@@ -119,12 +88,14 @@ class Dist:
 
 
 def pick_device(name: str, dist: Dist) -> torch.device:
-    """Return the torch device for "auto", "cpu" or "cuda" (cuda:LOCAL_RANK under torchrun)."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        return torch.device("cuda", dist.local_rank)
-    return torch.device(name)
+    """Return the torch device for "auto", "cpu", "cuda" (cuda:LOCAL_RANK under torchrun) or "cuda:N".
+
+    Raises ValueError for an unknown name or CUDA asked for where there is none.
+    """
+    from gopolicy.policy import resolve_device
+
+    name = resolve_device(name)
+    return torch.device("cuda", dist.local_rank) if name == "cuda" else torch.device(name)
 
 
 def batch_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -145,6 +116,14 @@ def train_step(model, optimizer, planes: torch.Tensor, targets: torch.Tensor, pr
     loss.backward()
     optimizer.step()
     return logits
+
+
+def averaged_model(model: torch.nn.Module, decay: float) -> torch.nn.Module:
+    """Return an exponential moving average of `model`'s weights (torch's AveragedModel), updated
+    by `update_parameters(model)` after each step; its batch-norm statistics are recomputed, not averaged."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
 
 
 class Trainer:
@@ -186,8 +165,12 @@ class Trainer:
             batches = Batches(self.train_data, cfg.batch_size // self.dist.world, cfg.seed, self.dist.rank,
                               self.dist.world, cfg.augment, prefetch=2 if self.cuda else 0)
         self.batches = batches
+        self.average = averaged_model(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.step, self.samples, self.elapsed, self.best = 0, 0, 0.0, math.inf
         self.last_val: dict = {}
+        # the long run's earlier legs, and where this leg began (step, samples)
+        self.legs: list = []
+        self.leg_start = (0, 0)
         self.feature_version = FEATURE_VERSION
 
     def build_model(self) -> torch.nn.Module:
@@ -222,20 +205,37 @@ class Trainer:
     def resume(self) -> None:
         """Load RUN/last.pt into model, optimizer, data position and RNG; drop later metric rows."""
         state = ck.load(self.out / ck.LAST)
-        saved = state["config"]
-        changed = sorted(k for k, v in asdict(self.cfg).items() if k not in RESUME_FREE and saved.get(k) != v)
-        if changed:
-            raise ValueError(f"--resume with options other than the run's: {', '.join(changed)} "
-                             f"(saved in {self.out / 'config.json'})")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.batches.load_state_dict(state["data"])
-        self.step, self.samples = int(state["step"]), int(state["samples"])
+        self.load_state(state, free=RESUME_FREE, source=self.out / "config.json")
         self.elapsed, self.best = float(state["elapsed_s"]), float(state["best_val_loss"])
-        self.last_val = dict(state.get("val", {}))
-        ck.set_rng_state(state["rng"])
+        self.legs, self.leg_start = list(state.get("legs", [])), tuple(state.get("leg_start", (0, 0)))
         if self.lead:
             ck.truncate_metrics(self.out / "metrics.csv", self.step)
+
+    def continue_run(self, path) -> None:
+        """Load a run state file (RUN_STATE of an earlier leg) and begin a new leg of that run.
+
+        Raises CheckpointError for a bad file, ValueError if an option would change the run.
+        """
+        state = run_state.load(path)
+        self.load_state(state, free=LEG_OPTIONS, source=path)
+        self.legs = list(state.get("legs", [])) + [state["leg"]]
+        self.leg_start = (self.step, self.samples)
+
+    def load_state(self, state: dict, free: set, source) -> None:
+        """Load weights, optimizer, averaged weights, data position, RNG, step and samples of
+        a checkpoint dict; raises ValueError if an option outside `free` differs from the run's."""
+        saved = state["config"]
+        changed = sorted(k for k, v in asdict(self.cfg).items() if k not in free and saved.get(k) != v)
+        if changed:
+            raise ValueError(f"options other than the run's: {', '.join(changed)} (saved in {source})")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.average is not None and "average" in state:
+            self.average.load_state_dict(state["average"])
+        self.batches.load_state_dict(state["data"])
+        self.step, self.samples = int(state["step"]), int(state["samples"])
+        self.last_val = dict(state.get("val", {}))
+        ck.set_rng_state(state["rng"])
 
     def state(self) -> dict:
         """Return the checkpoint dict of the run as it stands."""
@@ -245,18 +245,30 @@ class Trainer:
                 "net_config": self.net_config.to_dict(), "feature_version": self.feature_version,
                 "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                 "optimizer": self.optimizer.state_dict(), "data": self.batches.state_dict(),
-                "rng": ck.get_rng_state()}
+                "rng": ck.get_rng_state(), "legs": self.legs, "leg_start": list(self.leg_start),
+                "leg": self.leg_summary(),
+                **({"average": self.average.state_dict()} if self.average is not None else {})}
 
-    def validate(self) -> dict:
-        """Return {"loss", "top1", "top5", "positions"} over the first --val-samples positions."""
-        self.model.eval()
+    def leg_summary(self) -> dict:
+        """Return this leg's record for the run's history: steps, samples, seconds, where it ran."""
+        from gopolicy.model import device_name
+
+        return {"steps": self.step - self.leg_start[0], "samples": self.samples - self.leg_start[1],
+                "seconds": round(self.elapsed, 1), "device": device_name(self.device),
+                "precision": self.precision, "decay": self.cfg.decay, "val": self.last_val}
+
+    def validate(self, model=None) -> dict:
+        """Return {"loss", "top1", "top5", "positions"} of `model` (the trained one by default)
+        over the first --val-samples positions."""
+        model = model or self.model
+        model.eval()
         sums = torch.zeros(4, dtype=torch.float64, device=self.device)
         with torch.no_grad(), self.autocast():
             for planes, targets, _ in sequential_batches(self.val_data, 256, self.cfg.val_samples,
                                                          self.dist.rank, self.dist.world):
-                logits = self.model(self.to_device(planes))
+                logits = model(self.to_device(planes))
                 sums += batch_stats(logits, targets.to(self.device))
-        self.model.train()
+        model.train()
         nll, top1, top5, n = self.dist.all_sum(sums.tolist(), self.device)
         return {"loss": nll / n, "top1": top1 / n, "top5": top5 / n, "positions": int(n)}
 
@@ -274,6 +286,8 @@ class Trainer:
             self.resume()
         elif (self.out / ck.LAST).exists():
             raise ValueError(f"{self.out} already holds a run; add --resume to continue it or pick another --out")
+        elif cfg.continue_from:
+            self.continue_run(cfg.continue_from)
         if self.lead:  # a run killed while saving leaves a partial temporary file, never a partial checkpoint
             for stale in self.out.glob(".*.pt.tmp*"):
                 stale.unlink()
@@ -295,11 +309,13 @@ class Trainer:
             done = self.should_stop(total)
             while not done:
                 planes, targets = next(batches)
-                lr = learning_rate(cfg, self.step, self.elapsed)
+                lr = learning_rate(cfg, self.step, self.elapsed, self.leg_start[0])
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 targets = targets.to(self.device, non_blocking=True)
                 logits = train_step(model, self.optimizer, self.to_device(planes), targets, self.precision)
+                if self.average is not None:
+                    self.average.update_parameters(self.model.module if self.dist.world > 1 else self.model)
                 self.step += 1
                 self.samples += cfg.batch_size
                 self.elapsed = start_elapsed + time.time() - start
@@ -320,12 +336,37 @@ class Trainer:
                         self.best = v["loss"]
                         if self.lead:
                             ck.save(self.out / ck.BEST, self.state())
+                    if self.average is not None:
+                        v = self.validate_average()
+                        log.row(self.step, self.samples, "val-average", v["loss"], v["top1"], v["top5"], lr,
+                                self.elapsed)
                 if self.lead and (self.step % cfg.checkpoint_every == 0 or done):
-                    ck.save(self.out / ck.LAST, self.state())
+                    state = self.state()
+                    ck.save(self.out / ck.LAST, state)
+                    run_state.save(self.out / RUN_STATE, state)
         finally:
             bar.close()
             log.close()
         return self.last_val
+
+    def validate_average(self) -> dict:
+        """Recompute the averaged network's batch-norm statistics on training positions, then
+        return its validation metrics, as validate() does."""
+        if self.cfg.batch_norm:
+            from torch.optim.swa_utils import update_bn
+
+            with self.autocast():
+                update_bn(self.norm_batches(), self.average, self.device)
+        return self.validate(self.average)
+
+    def norm_batches(self, positions: int = 4096, batch: int = 128):
+        """Yield the same unaugmented training batches every time (the seed's own choice of positions)."""
+        rng = np.random.default_rng([self.cfg.seed, 1])
+        chosen = np.sort(rng.choice(len(self.train_data), size=min(positions, len(self.train_data)), replace=False))
+        for start in range(0, len(chosen), batch):
+            packed, _, _ = self.train_data.gather(chosen[start:start + batch])
+            planes, _ = to_tensors(unpack_planes(packed), np.zeros(len(packed)))
+            yield self.to_device(planes)
 
     def should_stop(self, total: int | None) -> bool:
         """Return True once a stop condition holds (rank 0's clock decides for --hours)."""
@@ -335,69 +376,6 @@ class Trainer:
             return False
         flag = float(self.lead and self.elapsed >= self.cfg.hours * 3600)
         return self.dist.all_sum([flag], self.device)[0] > 0
-
-
-def add_arguments(parser) -> None:
-    """Add the `gopolicy train` options to `parser`."""
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    parser.add_argument("--data", required=True, help="folder made by `gopolicy prepare`")
-    parser.add_argument("--out", required=True, help="run folder: config, metrics, checkpoints")
-    parser.add_argument("--filters", type=int, default=None, help="filters per layer (default 192)")
-    parser.add_argument("--layers", type=int, default=None, help="convolution layers (default 13)")
-    parser.add_argument("--preset", choices=["alphago"],
-                        help="alphago: lr 0.003 halved every 80M steps, no momentum, batch 16 (Silver et al. 2016)")
-    for name, kind, text in [("batch-size", int, "global minibatch, split over ranks"),
-                             ("lr", float, "initial learning rate"), ("momentum", float, "SGD momentum"),
-                             ("weight-decay", float, "L2 weight decay"),
-                             ("lr-step", int, "step schedule: steps between decays"),
-                             ("lr-gamma", float, "step schedule: decay factor"),
-                             ("val-every", int, "steps between validations"),
-                             ("val-samples", int, "validation positions"),
-                             ("checkpoint-every", int, "steps between checkpoints"),
-                             ("log-every", int, "steps between metrics rows"), ("seed", int, "random seed")]:
-        key = name.replace("-", "_")
-        parser.add_argument(f"--{name}", type=kind, default=None, help=f"{text} (default {defaults[key]})")
-    parser.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
-                        help="sgd: SGD with --momentum, as the paper (default); adam: AdamW, which "
-                             "leaves the flat start of a deep plain network far sooner")
-    parser.add_argument("--nesterov", action="store_true", default=None, help="Nesterov momentum (sgd)")
-    parser.add_argument("--batch-norm", action="store_true", default=None,
-                        help="train with batch normalisation after each convolution; export folds it away")
-    parser.add_argument("--init", help="start from this weights file (a warm restart: new optimizer and lr cycle)")
-    parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help="auto (default): bf16 autocast where the CPU or GPU has native bf16, else fp32")
-    parser.add_argument("--schedule", choices=["step", "cosine", "constant"], default=None,
-                        help="learning-rate schedule (default step); cosine ends at --steps/--samples or --hours")
-    parser.add_argument("--warmup", type=int, default=None, help="steps of linear lr warm-up (default 0)")
-    parser.add_argument("--steps", type=int, help="stop after this many optimizer steps")
-    parser.add_argument("--samples", type=int, help="stop after this many training samples")
-    parser.add_argument("--hours", type=float, help="stop after this many hours of training")
-    parser.add_argument("--no-augment", action="store_true", help="no random symmetries")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard event files")
-
-
-PRESETS = {"alphago": {"optimizer": "sgd", "lr": 0.003, "momentum": 0.0, "batch_size": 16, "schedule": "step",
-                       "lr_step": 80_000_000, "lr_gamma": 0.5}}
-
-
-def config_from_args(args) -> TrainConfig:
-    """Return the TrainConfig of parsed arguments: explicit options > preset > saved run > defaults."""
-    values = {}
-    saved = Path(args.out) / "config.json"
-    if args.resume and saved.exists():  # the run's own options, unless given again explicitly
-        values.update({k: v for k, v in json.loads(saved.read_text()).get("train", {}).items()
-                       if k not in ("resume", "progress", "tensorboard")})
-    values.update(PRESETS.get(args.preset or "", {}))
-    for f in fields(TrainConfig):
-        value = getattr(args, f.name, None)
-        if value is not None and f.name not in ("augment", "progress", "tensorboard"):
-            values[f.name] = value
-    values.update(augment=not args.no_augment and values.get("augment", True),
-                  progress=not args.quiet, tensorboard=not args.no_tensorboard, resume=args.resume)
-    return TrainConfig(**values)
 
 
 def run(args) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-import torch
+from gopolicy.policy import resolve_device
 
 LR_PER_32 = 0.02        # the CPU recipe's learning rate at batch 32, scaled linearly with the batch
 SMOKE_SPLIT = (0.8, 0.1, 0.1)  # so that a slice of 60 games still has validation and test games
@@ -36,7 +36,7 @@ class BurstConfig:
         """Return a copy with every default filled in for its device and mode."""
         c = BurstConfig(**asdict(self))
         if c.device == "auto":
-            c.device = "cpu" if c.smoke or not torch.cuda.is_available() else "cuda"
+            c.device = "cpu" if c.smoke else resolve_device("auto")
         cuda = c.device.startswith("cuda")
         c.minutes = c.minutes if c.minutes is not None else (0.5 if c.smoke else 8.0)
         c.max_minutes = c.max_minutes if c.max_minutes is not None else (2.5 if c.smoke else c.minutes + 2)

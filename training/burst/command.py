@@ -5,7 +5,7 @@
 Made for a GPU lent for minutes. Prepare encodes the archives with every core into a
 local temporary folder (cut at its deadline: the finished shards are used); the bf16
 peak of the device is measured (training.peak); the network trains for M minutes of
-wall clock on batches made on the device (training.gpu_batches) with the recipe of the
+wall clock on batches made on the device (training.burst.gpu_batches) with the recipe of the
 CPU work: batch norm, SGD with Nesterov momentum 0.9, lr 0.02 per 32 samples of batch,
 weight decay 1e-4, a linear warm-up, then cosine to zero at the end of the minutes,
 bf16 autocast and channels_last where native; k=192 by default. The run is exported
@@ -14,7 +14,7 @@ with its batch norm folded (training.export) and scored, as `gopolicy evaluate` 
 
 DIR receives weights.safetensors, report.json and metrics.csv; progress goes to stderr.
 The whole command ends within T minutes (default M + 2; training is shortened when the
-phases before it ran late): a phase that overruns is cut (training.deadlines), and a
+phases before it ran late): a phase that overruns is cut (training.burst.deadlines), and a
 run cut short still exports its last checkpoint and writes the report (exit status 3).
 --smoke is the same path on the CPU with a slice of the games and a tiny network.
 """
@@ -34,10 +34,11 @@ from pathlib import Path
 
 import torch
 
+from gopolicy.model import device_name
 from gopolicy.training import checkpoint as ck
 from gopolicy.training import shards as sh
-from gopolicy.training.deadlines import Budget, Watchdog
-from gopolicy.training.recipe import LR_PER_32, SMOKE_SPLIT, BurstConfig, recipe
+from gopolicy.training.burst.deadlines import Budget, Watchdog
+from gopolicy.training.burst.recipe import LR_PER_32, SMOKE_SPLIT, BurstConfig, recipe
 
 WEIGHTS, REPORT, METRICS = "weights.safetensors", "report.json", "metrics.csv"
 REQUIRED = ("device", "filters", "samples", "samples_per_s", "train_minutes", "prepare_seconds",
@@ -61,7 +62,7 @@ class Burst:
         self.exit, self.lock, self.written = exit, threading.Lock(), False
         self.phase, self.trainer, self.ticked = "start", None, (self.start, 0)
         self.report = dict.fromkeys(REQUIRED)
-        self.report.update(device=_device_name(self.device), torch=torch.__version__, smoke=cfg.smoke,
+        self.report.update(device=device_name(self.device), torch=torch.__version__, smoke=cfg.smoke,
                            archives=[Path(a).name for a in cfg.archives], minutes=cfg.minutes,
                            max_minutes=cfg.max_minutes, filters=cfg.filters, layers=cfg.layers,
                            batch_size=cfg.batch_size, lr=cfg.lr, warmup=cfg.warmup, phase_seconds={},
@@ -138,7 +139,7 @@ class Burst:
         from gopolicy.features import FEATURE_VERSION
         from gopolicy.model import PolicyConfig, training_flops
         from gopolicy.training.dataset import ShardDataset
-        from gopolicy.training.gpu_batches import DeviceBatches
+        from gopolicy.training.burst.gpu_batches import DeviceBatches
         from gopolicy.training.trainer import Trainer
 
         c = self.cfg
@@ -261,19 +262,6 @@ class Burst:
         sh.write_json(self.out / REPORT, self.report)
         keys = ("samples", "samples_per_s", "pct_of_bf16_peak", "loader_wait_pct", "val_top1", "test_top1")
         self.log("report: " + json.dumps({k: self.report.get(k) for k in keys}))
-
-
-def _device_name(device: torch.device) -> str:
-    """Return e.g. "cuda (NVIDIA H200)" or "cpu (<model name>, 16 cores)"."""
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    name = "unknown model"
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
-    except OSError:
-        pass
-    return f"cpu ({name}, {os.cpu_count()} cores)"
 
 
 def add_arguments(parser) -> None:

@@ -1,0 +1,131 @@
+"""One long run across sessions: the run state file, --continue, averaged weights, decay branches."""
+
+import math
+
+import pytest
+import torch
+
+from tests.test_trainer import config, learnable
+from gopolicy.training import checkpoint as ck
+from gopolicy.training import run_state
+from gopolicy.training.export import export
+from gopolicy.training.trainer import RUN_STATE, TrainConfig, Trainer, learning_rate
+
+
+def run_config(tmp_path, out, **changes):
+    values = dict(batch_norm=True, nesterov=True, schedule="constant", warmup=3, ema_decay=0.9, weight_decay=1e-4)
+    values.update(changes)
+    return config(tmp_path, out=out, **values)
+
+
+def test_run_state_round_trips_every_tensor_and_number(tmp_path):
+    state = {"format": ck.FORMAT, "step": 7, "best": math.inf, "name": "x", "none": None, "flag": True,
+             "model": {"a.weight": torch.randn(3, 2), "n": torch.tensor(5)},
+             "optimizer": {"state": {0: {"momentum_buffer": torch.ones(2)}, 3: {"momentum_buffer": None}},
+                           "param_groups": [{"lr": 0.1, "params": [0, 3]}]},
+             "rng": {"torch": torch.get_rng_state()}, "legs": [{"steps": 3}], "pair": [1, [2, 3]]}
+    run_state.save(tmp_path / "s.safetensors", state)
+    back = run_state.load(tmp_path / "s.safetensors")
+    assert back["optimizer"]["state"].keys() == {0, 3}  # integer keys, as torch's optimizers need them
+    assert torch.equal(back["optimizer"]["state"][0]["momentum_buffer"], torch.ones(2))
+    assert back["optimizer"]["state"][3]["momentum_buffer"] is None
+    assert torch.equal(back["model"]["a.weight"], state["model"]["a.weight"])
+    assert torch.equal(back["rng"]["torch"], state["rng"]["torch"])
+    assert {k: back[k] for k in ("step", "best", "name", "none", "flag", "legs", "pair")} == \
+        {"step": 7, "best": math.inf, "name": "x", "none": None, "flag": True, "legs": [{"steps": 3}], "pair": [1, [2, 3]]}
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda p: p.write_bytes(b""), "cannot read run state"),
+    (lambda p: p.write_bytes(p.read_bytes()[:1000]), "cannot read run state"),
+    (lambda p: p.unlink(), "no run state file"),
+])
+def test_a_damaged_run_state_is_refused_with_the_reason(tmp_path, damage, message):
+    path = tmp_path / "s.safetensors"
+    run_state.save(path, {"format": ck.FORMAT, "model": {"w": torch.zeros(100, 100)}})
+    damage(path)
+    with pytest.raises(ck.CheckpointError, match=message):
+        run_state.load(path)
+
+
+def test_a_weights_file_is_not_a_run_state(tmp_path):
+    from gopolicy.model import PolicyConfig, PolicyNet
+    from gopolicy.weights import save_weights
+
+    save_weights(tmp_path / "w.safetensors", PolicyNet(PolicyConfig(filters=8, layers=3)), {})
+    with pytest.raises(ck.CheckpointError, match="not a gopolicy run state"):
+        run_state.load(tmp_path / "w.safetensors")
+
+
+def test_two_continued_legs_equal_one_unbroken_run(tmp_path):
+    """Weights, momentum, averaged weights and data position: exactly as if never stopped."""
+    learnable(tmp_path / "data")
+    Trainer(run_config(tmp_path, "straight", steps=12)).run()
+    Trainer(run_config(tmp_path, "leg1", steps=5)).run()
+    leg2 = TrainConfig(data=str(tmp_path / "data"), out=str(tmp_path / "leg2"), steps=12, val_every=5,
+                       val_samples=64, checkpoint_every=2, log_every=2, progress=False, tensorboard=False,
+                       device="cpu", precision="fp32", continue_from=str(tmp_path / "leg1" / RUN_STATE),
+                       **{k: v for k, v in run_state.load(tmp_path / "leg1" / RUN_STATE)["config"].items()
+                          if k in ("filters", "layers", "batch_size", "lr", "batch_norm", "nesterov", "schedule",
+                                   "warmup", "ema_decay", "weight_decay")})
+    Trainer(leg2).run()
+    a, b = run_state.load(tmp_path / "straight" / RUN_STATE), run_state.load(tmp_path / "leg2" / RUN_STATE)
+    assert a["step"] == b["step"] == 12 and a["samples"] == b["samples"] and a["data"] == b["data"]
+    for part in ("model", "average"):
+        for name in a[part]:
+            assert torch.equal(a[part][name], b[part][name]), (part, name)
+    for s, state in a["optimizer"]["state"].items():
+        assert torch.equal(state["momentum_buffer"], b["optimizer"]["state"][s]["momentum_buffer"])
+    assert [leg["steps"] for leg in b["legs"]] == [5] and b["leg"]["steps"] == 7
+    assert b["leg"]["device"].startswith("cpu (")
+
+
+def test_continue_keeps_the_runs_options_and_refuses_others(tmp_path):
+    learnable(tmp_path / "data")
+    Trainer(run_config(tmp_path, "leg1", steps=4)).run()
+    state = tmp_path / "leg1" / RUN_STATE
+    with pytest.raises(ValueError, match="options other than the run's: lr"):
+        Trainer(run_config(tmp_path, "leg2", steps=8, lr=0.5, continue_from=str(state))).run()
+
+
+def test_continue_from_the_command_line_takes_the_runs_options(tmp_path, capsys):
+    import argparse
+
+    from gopolicy.training.trainer import add_arguments, config_from_args
+
+    learnable(tmp_path / "data")
+    Trainer(run_config(tmp_path, "leg1", steps=4, lr=0.03)).run()
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "leg2"), "--hours", "1",
+                              "--continue", str(tmp_path / "leg1" / RUN_STATE), "--decay"])
+    cfg = config_from_args(args)
+    assert (cfg.lr, cfg.filters, cfg.ema_decay, cfg.batch_norm, cfg.steps, cfg.hours, cfg.decay) == \
+        (0.03, 8, 0.9, True, None, 1.0, True)
+
+
+def test_a_decay_branch_falls_to_zero_over_its_own_leg():
+    cfg = TrainConfig(data="d", out="o", lr=0.004, schedule="constant", warmup=100, hours=1.0, decay=True)
+    assert math.isclose(learning_rate(cfg, 50_000, 0.0, leg_start=50_000), 0.004)
+    assert math.isclose(learning_rate(cfg, 51_000, 1800.0, leg_start=50_000), 0.002)
+    assert learning_rate(cfg, 52_000, 3600.0, leg_start=50_000) == 0.0
+    cfg.decay = False  # the run itself never decays
+    assert math.isclose(learning_rate(cfg, 52_000, 3600.0), 0.004)
+
+
+def test_the_average_is_validated_and_exported_folded(tmp_path):
+    learnable(tmp_path / "data")
+    Trainer(run_config(tmp_path, "run", steps=10, val_every=5)).run()
+    splits = [r.split(",")[2] for r in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1:]]
+    assert splits.count("val-average") == splits.count("val") == 2
+    state = run_state.load(tmp_path / "run" / RUN_STATE)
+    assert int(state["average"]["n_averaged"]) == 10
+    meta = export(tmp_path / "run" / RUN_STATE, tmp_path / "avg.safetensors", which="average")
+    plain = export(tmp_path / "run" / RUN_STATE, tmp_path / "last.safetensors", which="last")
+    assert meta["provenance"]["checkpoint"] == "average" and "batch_norm" in meta
+    from gopolicy.weights import load_weights
+
+    a, _ = load_weights(tmp_path / "avg.safetensors")
+    b, _ = load_weights(tmp_path / "last.safetensors")
+    assert plain["provenance"]["checkpoint"] == "last"
+    assert not torch.equal(a.convs[1].weight, b.convs[1].weight)
