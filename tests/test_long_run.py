@@ -120,6 +120,7 @@ def test_the_average_is_validated_and_exported_folded(tmp_path):
     assert splits.count("val-average") == splits.count("val") == 2
     state = run_state.load(tmp_path / "run" / RUN_STATE)
     assert int(state["average"]["n_averaged"]) == 10
+    assert (state["config"]["data"], state["config"]["out"]) == ("data", "run")  # no paths of this machine
     meta = export(tmp_path / "run" / RUN_STATE, tmp_path / "avg.safetensors", which="average")
     plain = export(tmp_path / "run" / RUN_STATE, tmp_path / "last.safetensors", which="last")
     assert meta["provenance"]["checkpoint"] == "average" and "batch_norm" in meta

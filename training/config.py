@@ -139,3 +139,13 @@ def config_from_args(args) -> TrainConfig:
     values.update(augment=not args.no_augment and values.get("augment", True),
                   progress=not args.quiet, tensorboard=not args.no_tensorboard, resume=args.resume)
     return TrainConfig(**values)
+
+
+def portable(train: dict) -> dict:
+    """Return a run's options as worth publishing: folders by name only, since weights and run
+    state files travel to other machines and should not carry this one's paths."""
+    options = {k: v for k, v in train.items() if k not in ("progress", "tensorboard", "resume")}
+    for key in ("data", "out", "init", "continue_from"):
+        if options.get(key):
+            options[key] = Path(options[key]).name
+    return options

@@ -18,16 +18,7 @@ import time
 from pathlib import Path
 
 from gopolicy.training import checkpoint as ck
-
-
-def _portable(train: dict) -> dict:
-    """Return the training options worth publishing: folders by name only, since the weights
-    file travels to other machines and should not carry this one's paths."""
-    options = {k: v for k, v in train.items() if k not in ("progress", "tensorboard", "resume")}
-    for key in ("data", "out", "init"):
-        if options.get(key):
-            options[key] = Path(options[key]).name
-    return options
+from gopolicy.training.config import portable
 
 
 def read_checkpoint(run, which: str = "auto") -> tuple[dict, str, dict]:
@@ -87,7 +78,7 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
         "provenance": {"run": (run if run.is_dir() else run.parent).resolve().name, "checkpoint": which, "step": int(state["step"]),
                        "samples": int(state["samples"]), "training_hours": round(float(state["elapsed_s"]) / 3600, 4),
                        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                       "training": _portable(train),
+                       "training": portable(train),
                        "data": data},
         "metrics": {"val": dict(state.get("val", {}))},
     }

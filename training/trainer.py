@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from gopolicy.model import resolve_precision
 from gopolicy.training import checkpoint as ck
 from gopolicy.training import run_state
-from gopolicy.training.config import LEG_OPTIONS, RESUME_FREE, RUN_STATE, TrainConfig, config_from_args
+from gopolicy.training.config import LEG_OPTIONS, RESUME_FREE, RUN_STATE, TrainConfig, config_from_args, portable
 from gopolicy.training.config import add_arguments  # noqa: F401 (`gopolicy train`'s options, read here by the cli)
 from gopolicy.training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
 from gopolicy.training.shards import unpack_planes
@@ -343,7 +343,7 @@ class Trainer:
                 if self.lead and (self.step % cfg.checkpoint_every == 0 or done):
                     state = self.state()
                     ck.save(self.out / ck.LAST, state)
-                    run_state.save(self.out / RUN_STATE, state)
+                    run_state.save(self.out / RUN_STATE, {**state, "config": portable(state["config"])})
         finally:
             bar.close()
             log.close()
