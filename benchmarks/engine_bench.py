@@ -62,7 +62,7 @@ def first_reply_seconds(weights: Path) -> float:
 
 def measure() -> dict:
     """Return the engine figures above."""
-    from gopolicy.engine.main import build_engine
+    from gopolicy.engine.gtp.command import build_engine
     from gopolicy.coords import format_vertex
     from gopolicy.features import encode
     from gopolicy.policy import Policy

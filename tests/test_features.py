@@ -141,6 +141,16 @@ def test_fast_encode_matches_reference(seed):
     assert not (fast[44:46].astype(bool) & ~p.legal_mask()).any()
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_sensible_points_alone_equal_the_sensibleness_plane(seed):
+    """Move choice reads the sensibleness plane without encoding the other 47."""
+    size = (9, 19)[seed % 2]
+    p = random_position(100 + seed, size, moves=int(size * size * (0.4 + 0.1 * (seed % 5))))
+    for position in (p, p.with_to_play(-p.to_play)):
+        plane = features.encode(position)[features.feature_planes("sensibleness")][0]
+        assert np.array_equal(features.sensible_points(position), plane.astype(bool)), str(position)
+
+
 def test_turns_since_and_pass():
     p = Position(9)
     for vertex in ("C3", "G7", "C7", "G3", "E5", "D4", "F6", "B2", "H8"):

@@ -1,4 +1,4 @@
-"""GTP version 2 protocol rules (engine/gtp.py), in-process on io.StringIO and pipes.
+"""GTP version 2 protocol rules (engine/gtp/protocol.py), in-process on io.StringIO and pipes.
 
 The protocol engine knows nothing about Go: these tests drive it with a toy handler,
 then throw malformed input at the full Go engine (a stand-in policy, real rules).
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gopolicy.engine.gtp import GtpEngine, GtpError, Stream, gtp_command, parse, preprocess
+from gopolicy.engine.gtp.protocol import GtpEngine, GtpError, Stream, gtp_command, parse, preprocess
 
 
 class Toy:
@@ -229,7 +229,7 @@ REPLY = re.compile(r"^([=?])(\d*)( .*)?$")
 
 @pytest.mark.parametrize("seed", range(3))
 def test_every_malformed_line_gets_exactly_one_well_formed_reply(seed, tmp_path, monkeypatch):
-    from gopolicy.engine.main import build_engine
+    from gopolicy.engine.gtp.command import build_engine
 
     monkeypatch.chdir(tmp_path)  # `printsgf <junk>` writes files: not into the repository
 
@@ -326,7 +326,7 @@ def test_failures_in_handlers_and_formatting_are_one_reply_each():
 
 @pytest.mark.parametrize("stage", ["preprocess", "parse", "_clean_body"])
 def test_failures_while_preprocessing_parsing_and_formatting(stage, monkeypatch):
-    import gopolicy.engine.gtp as gtp
+    import gopolicy.engine.gtp.protocol as gtp
 
     real = getattr(gtp, stage)
 
@@ -359,7 +359,7 @@ def test_lines_that_cannot_be_read_get_a_reply_and_reading_goes_on():
 
 
 def test_an_input_that_never_reads_again_ends_the_conversation():
-    from gopolicy.engine.gtp import _MAX_READ_FAILURES
+    from gopolicy.engine.gtp.protocol import _MAX_READ_FAILURES
 
     out = io.StringIO()
     engine = GtpEngine([Toy()], input=FlakyInput([RuntimeError("gone")] * 1000), output=out)
@@ -380,7 +380,7 @@ def test_a_closed_output_ends_the_engine():
 @pytest.fixture
 def go_engine():
     """Return send(line) -> reply text (the blank line cut) of the whole Go engine in-process."""
-    from gopolicy.engine.main import build_engine
+    from gopolicy.engine.gtp.command import build_engine
 
     engine = build_engine(UniformPolicy())
 
@@ -394,7 +394,7 @@ def go_engine():
 
 @pytest.mark.parametrize("digits", [5000, 1_000_000])
 def test_ids_of_thousands_and_a_million_digits_are_echoed(digits):
-    from gopolicy.engine.main import build_engine
+    from gopolicy.engine.gtp.command import build_engine
 
     big = "9" * digits
     lines = [f"{big} name", f"{'0' * digits}5 name", big, f"1 {big}", f"{big} play b {big}",
@@ -467,7 +467,7 @@ def test_play_at_every_malformed_vertex(vertex, go_engine):
 def test_interrupted_lz_analyze_over_a_pipe():
     """lz-analyze streams until any line arrives, a million-digit one included, which is
     then answered; a second one is ended by the end of input, and the engine exits 0."""
-    from gopolicy.engine.main import build_engine
+    from gopolicy.engine.gtp.command import build_engine
 
     read_fd, write_fd = os.pipe()
     out = _Lines()

@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gopolicy.engine.katago_analysis import AnalysisServer, add_arguments, share_visits
-from gopolicy.engine.katago_query import parse_location
+from gopolicy.engine.katago.command import add_arguments
+from gopolicy.engine.katago.results import share_visits
+from gopolicy.engine.katago.server import AnalysisServer
+from gopolicy.engine.katago.query import parse_location
 from gopolicy.board import Position
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -161,7 +161,7 @@ def _two_liberty_strings(position: Position):
 def gnugo():
     if not GNUGO.exists():
         pytest.skip("GNU Go is not installed")
-    from gopolicy.engine.client import GtpClient
+    from gopolicy.engine.match.client import GtpClient
 
     with GtpClient(f"{GNUGO} --mode gtp --level 0") as client:
         yield client
