@@ -29,7 +29,8 @@ ROUNDS = 40
 
 def _game():
     """Return the first even game of a real KGS archive, or a small test game without it."""
-    from gopolicy.sgf_io import load_game, read_collection
+    from gopolicy.sgf_collections import read_collection
+    from gopolicy.sgf_io import load_game
 
     if KGS.exists():
         return next(game for game in read_collection([KGS]) if game.handicap == 0)

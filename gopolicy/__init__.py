@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load_game": "gopolicy.sgf_io",
-    "read_collection": "gopolicy.sgf_io",
+    "read_collection": "gopolicy.sgf_collections",
     "Game": "gopolicy.sgf_io",
     "encode": "gopolicy.features",
     "encode_batch": "gopolicy.features",

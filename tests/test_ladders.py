@@ -197,7 +197,7 @@ def test_kgs_ladders_agree_with_gnugo(gnugo):
     """
     if not KGS_DIR.is_dir():
         pytest.skip("no KGS games")
-    from gopolicy.sgf_io import read_collection
+    from gopolicy.sgf_collections import read_collection
 
     agree = disagree = 0
     games = read_collection(sorted(KGS_DIR.glob("*.tar.gz")))

@@ -96,7 +96,7 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "auto", work
     """
     from gopolicy.model import for_inference, resolve_precision
     from gopolicy.policy import resolve_device
-    from gopolicy.sgf_io import CollectionStats, iter_sgf_bytes
+    from gopolicy.sgf_collections import CollectionStats, iter_sgf_bytes
     from gopolicy.weights import load_weights
 
     device = resolve_device(device)
