@@ -1,6 +1,6 @@
 """gopolicy: an AlphaGo-style supervised policy network for Go.
 
-The public Python API (see DESIGN.md):
+The public Python API (see ARCHITECTURE.md, Contracts):
 
     gopolicy.load_game(path_or_bytes) -> Game      # Game.positions() yields (Position, next_move)
     gopolicy.encode(position) -> uint8[48, 19, 19] # the AlphaGo feature planes
