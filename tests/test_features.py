@@ -10,7 +10,7 @@ from diagrams import board
 
 from gopolicy import features, ladders
 from gopolicy.board import BLACK, WHITE, Position
-from gopolicy.coords import format_vertex, parse_vertex
+from gopolicy.coords import parse_vertex
 
 
 def at(planes, vertex: str, size: int) -> list[int]:

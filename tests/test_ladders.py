@@ -13,7 +13,7 @@ from conftest import KGS_DIR
 from diagrams import board
 
 from gopolicy import features, ladders
-from gopolicy.board import BLACK, WHITE, Position
+from gopolicy.board import WHITE, Position
 from gopolicy.coords import format_vertex, parse_vertex
 
 GNUGO = Path("/usr/games/gnugo")
