@@ -29,10 +29,9 @@ def parse_symmetries(text: str) -> int:
 
     Raises ValueError for anything else.
     """
-    count = int(text)
-    if not 1 <= count <= NUM_SYMMETRIES:
-        raise ValueError(f"symmetries must be 1..{NUM_SYMMETRIES}, got {count}")
-    return count
+    if text not in [str(count) for count in range(1, NUM_SYMMETRIES + 1)]:
+        raise ValueError(f"symmetries must be 1..{NUM_SYMMETRIES}, got {text!r}")
+    return int(text)
 
 
 def _argument_type(parse):
