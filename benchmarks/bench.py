@@ -1,4 +1,4 @@
-"""`gopolicy bench`: the performance figures of DESIGN.md, measured on this machine in one run.
+"""`gopolicy bench`: the contract's performance figures (ARCHITECTURE.md), measured here in one run.
 
 Each area measures itself in `benchmarks/<area>_bench.py` (`measure() -> dict`);
 this module runs them in order and prints one table or one JSON object.

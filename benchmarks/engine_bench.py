@@ -29,7 +29,8 @@ ROUNDS = 40
 
 def _game():
     """Return the first even game of a real KGS archive, or a small test game without it."""
-    from gopolicy.sgf_io import load_game, read_collection
+    from gopolicy.sgf_collections import read_collection
+    from gopolicy.sgf_io import load_game
 
     if KGS.exists():
         return next(game for game in read_collection([KGS]) if game.handicap == 0)
@@ -62,7 +63,7 @@ def first_reply_seconds(weights: Path) -> float:
 
 def measure() -> dict:
     """Return the engine figures above."""
-    from gopolicy.engine.main import build_engine
+    from gopolicy.engine.gtp.command import build_engine
     from gopolicy.coords import format_vertex
     from gopolicy.features import encode
     from gopolicy.policy import Policy

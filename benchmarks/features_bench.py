@@ -17,7 +17,7 @@ ROUNDS = 3
 
 def _positions(games=GAMES, every=EVERY):
     """Return Positions from the first `games` 19x19 KGS games; RuntimeError if there are none."""
-    from gopolicy.sgf_io import read_collection
+    from gopolicy.sgf_collections import read_collection
 
     positions = []
     count = 0

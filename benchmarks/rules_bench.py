@@ -50,7 +50,7 @@ def _games_from_sgfmill(limit):
 def _games(limit):
     """Return up to `limit` (setup_black, setup_white, moves), through gopolicy.sgf_io if present."""
     try:
-        from gopolicy.sgf_io import read_collection
+        from gopolicy.sgf_collections import read_collection
     except ImportError:
         return _games_from_sgfmill(limit)
     games = []

@@ -1,6 +1,6 @@
 """gopolicy: an AlphaGo-style supervised policy network for Go.
 
-The public Python API (see DESIGN.md):
+The public Python API (see ARCHITECTURE.md, Contracts):
 
     gopolicy.load_game(path_or_bytes) -> Game      # Game.positions() yields (Position, next_move)
     gopolicy.encode(position) -> uint8[48, 19, 19] # the AlphaGo feature planes
@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load_game": "gopolicy.sgf_io",
-    "read_collection": "gopolicy.sgf_io",
+    "read_collection": "gopolicy.sgf_collections",
     "Game": "gopolicy.sgf_io",
     "encode": "gopolicy.features",
     "encode_batch": "gopolicy.features",

@@ -295,3 +295,11 @@ def fill_sensibleness(ctx, out, first):
     """Legal moves that do not fill an own eye."""
     for p in range(ctx.shape[1]):
         out[first, p] = ctx[SENSIBLE, p]
+
+
+@njit(cache=True)
+def sensible_points(stones, legal, nbr, size, colour, out):
+    """Set out[p] (bool[N]) for the `legal` points p that fill no own eye of `colour`: the
+    sensibleness plane alone, for move choice, without the ladder searches of `analyse`."""
+    for p in range(stones.shape[0]):
+        out[p] = legal[p] and not _is_eye(stones, nbr, size, p, colour)

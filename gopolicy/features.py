@@ -150,3 +150,14 @@ def encode_batch(positions) -> np.ndarray:
     for i, position in enumerate(positions):
         _encode_into(position, out[i])
     return out.reshape(len(positions), NUM_PLANES, size, size)
+
+
+def sensible_points(position) -> np.ndarray:
+    """Return bool[size, size]: the sensibleness plane of `position` for its side to play
+    (legal and filling no own eye), computed alone, as encode's plane 46 without the rest."""
+    size = position.size
+    legal = position.legal_mask(position.to_play).reshape(-1)
+    out = np.zeros(size * size, np.bool_)
+    K.sensible_points(position.stones, legal, neighbour_table(size), size, position.to_play, out)
+    return out.reshape(size, size)
+

@@ -21,6 +21,7 @@ import torch
 
 from gopolicy import symmetry
 from gopolicy.model import for_inference, inference_input, resolve_precision
+from gopolicy.network_options import parse_device
 from gopolicy.weights import default_weights_path, load_weights
 
 MAX_BATCH = 256  # positions per forward pass; bounds memory on big evaluate_batch calls
@@ -60,15 +61,11 @@ def resolve_device(device: str = "auto") -> str:
 
     Raises ValueError for an unknown device or CUDA asked for but not available.
     """
-    if device == "auto":
+    if parse_device(device) == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return device
-    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} requested but CUDA is not available")
-        return device
-    raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device != "cpu" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return device
 
 
 def masked_softmax(logits: np.ndarray, legal: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""SGF game records -> Game, and collections of them (files, folders, archives).
+"""SGF game records -> Game; one file read within the size limit (collections: sgf_collections).
 
 sgfmill's grammar parses the record; the main line's raw property values are then
 read with one dictionary lookup per move (no per-property object on the hot path).
@@ -15,7 +15,7 @@ read with one dictionary lookup per move (no per-property object on the hot path
 
 The same colour may move twice in a row (free-placement handicap, edited records);
 `positions()` then hands out the position with that colour to play. Bad records
-raise BadGame with a `.reason`; `read_collection` skips and counts them.
+raise BadGame with a `.reason`; `sgf_collections.read_collection` skips and counts them.
 """
 
 from __future__ import annotations
@@ -23,10 +23,6 @@ from __future__ import annotations
 import codecs
 import os
 import stat
-import tarfile
-import zipfile
-import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -40,11 +36,9 @@ from gopolicy.coords import Point, format_vertex
 TOO_LARGE = "too large"            # a file or archive member over the size limit
 NOT_A_FILE = "not a regular file"  # a device, FIFO, socket or folder named as an SGF file
 REASONS = ("parse error", "board size", "illegal move", "empty", "bad property", TOO_LARGE, NOT_A_FILE)
-UNREADABLE = "unreadable archive"  # a CollectionStats key (damaged or not an archive), not a BadGame reason
 # Real records are far below a megabyte (a 300-move KGS game with comments: ~20 KB); the
 # limit keeps one huge or endless input from costing more than a few hundred MB to parse.
 MAX_SGF_BYTES = 4 * 1024 * 1024
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz", ".zip")
 _PL = {b"B": BLACK, b"W": WHITE, b"1": BLACK, b"2": WHITE}
 _NOT_A_MOVE = object()  # sentinel: None is a pass
 
@@ -268,16 +262,17 @@ def _file_kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
-def _too_large(name: str, size: int | str, max_bytes: int) -> BadGame:
+def too_large(name: str, size: int | str, max_bytes: int) -> BadGame:
+    """Return the BadGame(TOO_LARGE) of a record `name` of `size` bytes over `max_bytes`."""
     return BadGame(TOO_LARGE, f"{name}: {size} bytes, over the limit of {max_bytes} bytes for an SGF record")
 
 
-def _read_at_most(stream, name: str, max_bytes: int) -> bytes:
+def read_at_most(stream, name: str, max_bytes: int) -> bytes:
     """Return all of `stream` (a binary file object); raises BadGame("too large") after
     reading max_bytes + 1 bytes, so an endless or lying stream costs no more than that."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise _too_large(name, f"more than {max_bytes}", max_bytes)
+        raise too_large(name, f"more than {max_bytes}", max_bytes)
     return data
 
 
@@ -293,9 +288,9 @@ def read_sgf_file(path, max_bytes: int = MAX_SGF_BYTES) -> bytes:
     if not stat.S_ISREG(mode.st_mode):
         raise BadGame(NOT_A_FILE, f"{path}: {_file_kind(mode.st_mode)}, not an SGF file")
     if mode.st_size > max_bytes:
-        raise _too_large(str(path), mode.st_size, max_bytes)
+        raise too_large(str(path), mode.st_size, max_bytes)
     with open(path, "rb") as stream:
-        return _read_at_most(stream, str(path), max_bytes)
+        return read_at_most(stream, str(path), max_bytes)
 
 
 def load_game(path_or_bytes, source: str | None = None, sizes: Iterable[int] = (19,),
@@ -310,138 +305,3 @@ def load_game(path_or_bytes, source: str | None = None, sizes: Iterable[int] = (
         return parse_game(bytes(path_or_bytes), source or "<bytes>", sizes)
     path = Path(path_or_bytes)
     return parse_game(read_sgf_file(path, max_bytes), source or str(path), sizes)
-
-
-@dataclass
-class CollectionStats:
-    """Counts of a collection read: games yielded, records skipped by reason."""
-
-    games: int = 0
-    skipped: Counter = field(default_factory=Counter)
-    examples: dict[str, list[str]] = field(default_factory=dict)  # first messages per reason
-
-    def skip(self, reason: str, message: str, keep: int = 3) -> None:
-        """Count one skipped record (or unreadable archive) and keep its message if few."""
-        self.skipped[reason] += 1
-        kept = self.examples.setdefault(reason, [])
-        if len(kept) < keep:
-            kept.append(message)
-
-    def update(self, other: "CollectionStats") -> None:
-        """Add the counts of another CollectionStats (e.g. from a worker process)."""
-        self.games += other.games
-        self.skipped.update(other.skipped)
-        for reason, messages in other.examples.items():
-            kept = self.examples.setdefault(reason, [])
-            kept.extend(messages[: max(0, 3 - len(kept))])
-
-
-def _is_archive(name: str) -> bool:
-    return name.lower().endswith(ARCHIVE_SUFFIXES)
-
-
-def _zip_members(path: Path, skip, max_bytes: int) -> Iterator[tuple[str, bytes]]:
-    """Yield (path:member, bytes) of a zip's .sgf members. A damaged member (bad CRC, bad
-    compressed data) or one over max_bytes is passed to skip and the next one read: the
-    central directory still locates them."""
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            if info.is_dir() or not info.filename.lower().endswith(".sgf"):
-                continue
-            name = f"{path}:{info.filename}"
-            if info.file_size > max_bytes:  # as declared; the read below checks the truth
-                skip(TOO_LARGE, str(_too_large(name, info.file_size, max_bytes)))
-                continue
-            try:
-                with archive.open(info) as member:
-                    data = _read_at_most(member, name, max_bytes)
-            except BadGame as e:
-                skip(e.reason, str(e))
-                continue
-            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as e:
-                skip(UNREADABLE, f"{name}: damaged member: {e}")
-                continue
-            yield name, data
-
-
-def _tar_members(path: Path, skip, max_bytes: int) -> Iterator[tuple[str, bytes]]:
-    """Yield (path:member, bytes) of a tar's .sgf members in one streaming pass. A member
-    over max_bytes (its header gives the size) is passed to skip unread: moving to the next
-    header reads past its data in fixed-size blocks."""
-    # streaming: one pass, no seeks. Not a larger bufsize: each read is decompressed whole,
-    # and 1 MiB of compressed zeros is 1 GB (tried: 241 s and 0.9 GB to skip a 3 GB member)
-    with tarfile.open(path, "r|*") as archive:
-        for member in archive:
-            if not member.isfile() or not member.name.lower().endswith(".sgf"):
-                continue
-            name = f"{path}:{member.name}"
-            if member.size > max_bytes:
-                skip(TOO_LARGE, str(_too_large(name, member.size, max_bytes)))
-                continue
-            yield name, archive.extractfile(member).read()
-
-
-def _skipper(stats: CollectionStats | None):
-    """Return skip(reason, message): counted in stats, or raised as BadGame without stats."""
-    def skip(reason: str, message: str) -> None:
-        if stats is None:
-            raise BadGame(reason, message)
-        stats.skip(reason, message)
-
-    return skip
-
-
-def iter_sgf_bytes(sources, stats: CollectionStats | None = None,
-                   max_bytes: int = MAX_SGF_BYTES) -> Iterator[tuple[str, bytes]]:
-    """Yield (name, bytes) for every SGF in sources: files, folders (recursive: *.sgf and
-    archives), .tar.gz/.tgz/.tar/.zip archives.
-
-    Records that cannot be read are counted in stats and skipped (raised as BadGame when
-    stats is None): TOO_LARGE over max_bytes (archive members skipped without being read),
-    NOT_A_FILE for a device or FIFO named as a source, UNREADABLE for an archive that is
-    not one, is cut short (the members before the damage are yielded) or has a damaged
-    zip member. Raises FileNotFoundError for a source that does not exist.
-    """
-    if isinstance(sources, (str, os.PathLike)):
-        sources = [sources]
-    skip = _skipper(stats)
-    for source in sources:
-        path = Path(source)
-        if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.is_file()
-                            and (p.name.lower().endswith(".sgf") or _is_archive(p.name)))
-            yield from iter_sgf_bytes(inside, stats, max_bytes)
-        elif _is_archive(path.name) and path.is_file():
-            read = _zip_members if path.name.lower().endswith(".zip") else _tar_members
-            try:
-                yield from read(path, skip, max_bytes)
-            except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError) as e:
-                if isinstance(e, FileNotFoundError):
-                    raise
-                skip(UNREADABLE, f"{path}: unreadable archive: {e}")
-        else:
-            try:
-                data = read_sgf_file(path, max_bytes)
-            except BadGame as e:
-                skip(e.reason, str(e))
-                continue
-            yield str(path), data
-
-
-def read_collection(sources, stats: CollectionStats | None = None, sizes: Iterable[int] = (19,),
-                    check_moves: bool = True, max_bytes: int = MAX_SGF_BYTES) -> Iterator[Game]:
-    """Yield the good Games of sources (see iter_sgf_bytes), skipping bad records and
-    counting each reason in stats. With check_moves, every game is replayed first, so
-    games with an illegal move are skipped too (their positions() will not raise)."""
-    stats = CollectionStats() if stats is None else stats
-    sizes = frozenset(sizes)
-    for name, data in iter_sgf_bytes(sources, stats, max_bytes):
-        try:
-            game = parse_game(data, name, sizes)
-            if check_moves:
-                game.final_position()
-        except BadGame as e:
-            stats.skip(e.reason, str(e))
-            continue
-        stats.games += 1
-        yield game

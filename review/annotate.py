@@ -110,7 +110,7 @@ def run(args) -> int:
     def body() -> int:
         out = check_output(args.output, (".sgf",))
         game = load_review_game(args.game)
-        policy = load_policy(args.weights, args.device)
+        policy = load_policy(args.weights, args.device, args.symmetries)
         steps = evaluate_game(game, policy)
         Path(out).write_bytes(annotate(read_sgf_file(args.game), steps, args.labels, args.top))
         print(f"wrote {out} ({len(steps) - 1} moves annotated)", file=sys.stderr)

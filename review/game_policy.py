@@ -23,6 +23,8 @@ from typing import Callable
 
 import numpy as np
 
+from gopolicy.network_options import add_network_arguments
+
 BOARD_SIZE = 19  # the network is trained on 19x19 only
 BATCH = 32  # positions per network call: large enough to amortise, small enough for 2 cores
 
@@ -51,12 +53,9 @@ class Step:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the GAME, --weights and --device arguments shared by heatmap/review/annotate."""
+    """Add the GAME argument and the network options shared by heatmap/review/annotate."""
     parser.add_argument("game", metavar="GAME.sgf", help="a 19x19 SGF game record")
-    parser.add_argument("--weights", metavar="W", default=None,
-                        help="network weights file (default: the shipped network)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
-                        help="where the network runs (default: auto = cuda if available)")
+    add_network_arguments(parser)
 
 
 def load_review_game(path: str | Path):
@@ -73,15 +72,16 @@ def load_review_game(path: str | Path):
     return game
 
 
-def load_policy(weights: str | Path | None, device: str = "auto"):
-    """Return a Policy for `weights` (None = default weights); raises ReviewError if absent."""
+def load_policy(weights: str | Path | None, device: str = "auto", symmetries: int = 1):
+    """Return a Policy for `weights` (None = default weights) averaging `symmetries` board
+    symmetries; raises ReviewError if the file is absent."""
     from gopolicy.policy import Policy
     from gopolicy.weights import default_weights_path
 
     path = Path(weights) if weights is not None else default_weights_path()
     if not path.is_file():
         raise ReviewError(f"{path}: no such weights file")
-    return Policy(path, device=device)
+    return Policy(path, device=device, symmetries=symmetries)
 
 
 def check_output(path: str | Path, suffixes: tuple[str, ...]) -> Path:

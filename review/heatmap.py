@@ -240,7 +240,7 @@ def run(args) -> int:
         out = check_output(args.output, (".png", ".svg")) if args.output else None
         game = load_review_game(args.game)
         position, move, has_next = position_at(game, args.move)
-        pmap = load_policy(args.weights, args.device).evaluate(position)
+        pmap = load_policy(args.weights, args.device, args.symmetries).evaluate(position)
         step = make_step(args.move, position, pmap, move, has_next)
         if out is None:
             sys.stdout.write(format_text(step, colour=use_colour(sys.stdout), top=args.top))

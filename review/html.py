@@ -105,7 +105,7 @@ def run(args) -> int:
     def body() -> int:
         out = check_output(args.output, (".html", ".htm"))
         game = load_review_game(args.game)
-        policy = load_policy(args.weights, args.device)
+        policy = load_policy(args.weights, args.device, args.symmetries)
         steps = evaluate_game(game, policy)
         network = Path(args.weights).name if args.weights else "default"
         out.write_text(build_page(game, steps, network), encoding="utf-8")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the default network on a borrowed GPU in one remote command (README: "Train on a lent GPU").
+# Train the default network on a borrowed GPU in one remote command (docs/gpu.md).
 # Needs in the checkout (both under the ignored data/, carried): data/kgs-archives/*.tar.gz and
 # data/wheels/sgfmill-*.whl. Installs nothing but sgfmill (into /tmp/site) and runs the checkout's code
 # through /tmp/src/gopolicy, the installed layout made of links (engine/ -> gopolicy.engine, ...).

@@ -1,4 +1,4 @@
-"""The GUI formatters of engine/analysis.py, from hand-made PolicyMaps, without a process.
+"""The GUI formatters of engine/gtp/analyze_commands.py, from hand-made PolicyMaps, without a process.
 
 Each format is parsed back the way its client parses it: Sabaki's analysis.js split,
 Lizzie's integer fields, GoGui's gfx/dboard syntax, Leela Zero's heatmap rows.
@@ -9,10 +9,10 @@ import re
 import numpy as np
 import pytest
 
-from gopolicy.engine.analysis import (dboard, gfx_heatmap, gfx_influence, info_line, lz_heatmap,
+from gopolicy.engine.gtp.analyze_commands import (dboard, gfx_heatmap, gfx_influence, info_line, lz_heatmap,
                                       parse_analyze_args, raw_nn, top_moves_text)
-from gopolicy.engine.commands import parse_colour
-from gopolicy.engine.gtp import GtpError
+from gopolicy.engine.gtp.game_commands import parse_colour
+from gopolicy.engine.gtp.protocol import GtpError
 from gopolicy.coords import COLUMNS, parse_vertex
 from gopolicy.policy import PolicyMap
 

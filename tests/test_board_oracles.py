@@ -225,7 +225,7 @@ def gtp_vertices(text, size):
 @pytest.mark.parametrize("size, moves, seed", [(5, 400, 20), (7, 500, 25), (9, 300, 21), (9, 300, 22),
                                                (13, 250, 23), (19, 300, 24)])
 def test_random_games_match_gnugo(size, moves, seed, record_property):
-    from gopolicy.engine.client import GtpClient
+    from gopolicy.engine.match.client import GtpClient
 
     counts = {"positions": 0, "legal_moves": 0, "strings": 0, "is_legal": 0, "kos": 0, "captures": 0}
     # defaults of GNU Go: suicide forbidden, simple ko, as here
@@ -299,7 +299,7 @@ X X O X .
 @needs_gnugo
 @pytest.mark.parametrize("diagram, moves", GNUGO_SCRIPTS)
 def test_scripted_positions_match_gnugo(diagram, moves):
-    from gopolicy.engine.client import GtpClient
+    from gopolicy.engine.match.client import GtpClient
 
     rows = [line.split() for line in diagram.strip().splitlines()]
     size = len(rows)

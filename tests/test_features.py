@@ -10,7 +10,7 @@ from diagrams import board
 
 from gopolicy import features, ladders
 from gopolicy.board import BLACK, WHITE, Position
-from gopolicy.coords import format_vertex, parse_vertex
+from gopolicy.coords import parse_vertex
 
 
 def at(planes, vertex: str, size: int) -> list[int]:
@@ -139,6 +139,16 @@ def test_fast_encode_matches_reference(seed):
     assert np.array_equal(fast[44] > 0, capture) and np.array_equal(fast[45] > 0, escape)
     # ladder moves are legal moves
     assert not (fast[44:46].astype(bool) & ~p.legal_mask()).any()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sensible_points_alone_equal_the_sensibleness_plane(seed):
+    """Move choice reads the sensibleness plane without encoding the other 47."""
+    size = (9, 19)[seed % 2]
+    p = random_position(100 + seed, size, moves=int(size * size * (0.4 + 0.1 * (seed % 5))))
+    for position in (p, p.with_to_play(-p.to_play)):
+        plane = features.encode(position)[features.feature_planes("sensibleness")][0]
+        assert np.array_equal(features.sensible_points(position), plane.astype(bool)), str(position)
 
 
 def test_turns_since_and_pass():

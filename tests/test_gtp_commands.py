@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gopolicy.engine.main import build_engine
+from gopolicy.engine.gtp.command import build_engine
 
 VERTEX = re.compile(r"^[A-HJ-T](1[0-9]|[1-9])$")
 
@@ -26,9 +26,8 @@ def policy(tmp_path_factory):
     return Policy(path, device="cpu")
 
 
-@pytest.fixture
-def gtp(policy):
-    engine = build_engine(policy)
+def engine_sender(engine):
+    """Return send(line) -> the engine's reply without its closing blank line."""
 
     def send(line: str) -> str:
         reply = engine.execute(line)
@@ -37,6 +36,17 @@ def gtp(policy):
 
     send.engine = engine
     return send
+
+
+@pytest.fixture
+def gtp(policy):
+    return engine_sender(build_engine(policy))
+
+
+@pytest.fixture
+def lizzie_gtp(policy):
+    """The engine as `gopolicy gtp --lizzie` builds it."""
+    return engine_sender(build_engine(policy, lizzie=True))
 
 
 def play_all(gtp, moves: str):
@@ -200,11 +210,21 @@ def test_list_commands_has_what_guis_look_for(gtp):
         assert name in listed, name
 
 
-def test_version_passes_lizzies_check_and_names_gopolicy(gtp):
-    """Lizzie 0.7.4 (Leelaz.java): the reply's first word split at dots, int of the second part
-    must be >= 15, else a modal dialog and no analysis; `name` must not claim another engine."""
+def test_plain_version_is_the_projects_own(gtp):
+    """Without --lizzie, `version` is what GUIs show and write into game records: ours alone."""
     import gopolicy
 
+    assert gtp("1 version") == f"=1 {gopolicy.__version__}"
+    assert gtp("2 name") == "=2 gopolicy"
+
+
+def test_version_passes_lizzies_check_and_names_gopolicy(lizzie_gtp):
+    """With --lizzie, for Lizzie 0.7.4 (Leelaz.java): the reply's first word split at dots, int
+    of the second part must be >= 15, else a modal dialog and no analysis; `name` must not claim
+    another engine."""
+    import gopolicy
+
+    gtp = lizzie_gtp
     version = gtp("2 version")[3:]
     minor = int(version.split(" ")[0].split(".")[1])
     assert minor >= 15

@@ -30,6 +30,7 @@ from screens import artefact_dir, xvfb_display
 # Kivy reads these when it is first imported: no window, no argv parsing, no logs, a private home
 KIVY_HEADLESS = {"KIVY_NO_WINDOW": "1", "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1",
                  "KIVY_NO_FILELOG": "1"}
+pytestmark = pytest.mark.gui  # KaTrain (kivy), and its window under Xvfb
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from sgfmill import boards
 
 from gopolicy.board import BLACK
-from gopolicy.sgf_io import CollectionStats, read_collection
+from gopolicy.sgf_collections import CollectionStats, read_collection
 
 try:
     from conftest import KGS_DIR

@@ -13,7 +13,7 @@ from conftest import KGS_DIR
 from diagrams import board
 
 from gopolicy import features, ladders
-from gopolicy.board import BLACK, WHITE, Position
+from gopolicy.board import WHITE, Position
 from gopolicy.coords import format_vertex, parse_vertex
 
 GNUGO = Path("/usr/games/gnugo")
@@ -161,7 +161,7 @@ def _two_liberty_strings(position: Position):
 def gnugo():
     if not GNUGO.exists():
         pytest.skip("GNU Go is not installed")
-    from gopolicy.engine.client import GtpClient
+    from gopolicy.engine.match.client import GtpClient
 
     with GtpClient(f"{GNUGO} --mode gtp --level 0") as client:
         yield client
@@ -197,7 +197,7 @@ def test_kgs_ladders_agree_with_gnugo(gnugo):
     """
     if not KGS_DIR.is_dir():
         pytest.skip("no KGS games")
-    from gopolicy.sgf_io import read_collection
+    from gopolicy.sgf_collections import read_collection
 
     agree = disagree = 0
     games = read_collection(sorted(KGS_DIR.glob("*.tar.gz")))

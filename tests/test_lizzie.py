@@ -1,4 +1,4 @@
-"""Lizzie 0.7.4 (Debian's liblizzie-java), the real jar under Xvfb, drives `gopolicy gtp`.
+"""Lizzie 0.7.4 (Debian's liblizzie-java), the real jar under Xvfb, drives `gopolicy gtp --lizzie`.
 
 Lizzie starts the engine from its config, checks `name` and `version` (Leelaz.java reads the
 number after the first dot of the version's first word and wants 15 or more), then sends
@@ -37,6 +37,7 @@ COLUMNS = "ABCDEFGHJKLMNOPQRST"
 WAIT_S = 240  # java and the network start on a busy machine
 
 pytestmark = [
+    pytest.mark.gui,
     pytest.mark.skipif(not LIZZIE_JAR.is_file() or any(shutil.which(t) is None for t in TOOLS),
                        reason="needs java, Xvfb, xdotool and Debian's liblizzie-java"),
 ]
@@ -145,10 +146,10 @@ def drawn(image: np.ndarray, grid, expected: list[str]) -> bool:
 def engine_candidates(move: str) -> list[str]:
     """Return the vertices of our own lz-analyze line after Black plays `move` (best first),
     from the shipped network in-process, as the engine Lizzie started computes them."""
-    from gopolicy.engine.main import build_engine
+    from gopolicy.engine.gtp.command import build_engine
     from gopolicy.policy import Policy
 
-    engine = build_engine(Policy(device="cpu"))
+    engine = build_engine(Policy(device="cpu"), lizzie=True)
     assert engine.execute(f"play B {move}") == "= \n\n"
     reply = engine.execute("lz-analyze 0")
     return re.findall(r"info move (\S+)", reply)
@@ -162,7 +163,7 @@ def test_lizzie_draws_the_policy_after_a_move(display, tmp_path):
     config.parent.mkdir(parents=True)
     # Lizzie merges its defaults into a partial config; plain board and stones for the pixels
     config.write_text(json.dumps({
-        "leelaz": {"engine-command": f"{sys.executable} -m gopolicy gtp --device cpu",
+        "leelaz": {"engine-command": f"{sys.executable} -m gopolicy gtp --lizzie --device cpu",
                    "print-comms": True},
         "ui": {"fancy-board": False, "fancy-stones": False, "confirm-exit": False},
     }))

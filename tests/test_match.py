@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from gopolicy.engine.client import GtpClient
-from gopolicy.engine.match import GameRecord, InProcessEngine, run_match, wilson_interval
-from gopolicy.engine.main import build_engine
+from gopolicy.engine.match.client import GtpClient
+from gopolicy.engine.match.runner import GameRecord, InProcessEngine, run_match, wilson_interval
+from gopolicy.engine.gtp.command import build_engine
 
 GNUGO = "/usr/games/gnugo"
 

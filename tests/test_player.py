@@ -1,9 +1,9 @@
-"""Move choice (engine/player.py): best legal move, eyes, territory, passes, cleanup, resign."""
+"""Move choice (engine/gtp/player.py): best legal move, eyes, territory, passes, cleanup, resign."""
 
 import numpy as np
 import pytest
 
-from gopolicy.engine.player import Player, PlayerConfig, RESIGN, candidates, sensible_moves
+from gopolicy.engine.gtp.player import Player, PlayerConfig, RESIGN, candidates, sensible_moves
 from gopolicy.board import BLACK, WHITE, Position
 from gopolicy.coords import parse_vertex
 from gopolicy.policy import PolicyMap

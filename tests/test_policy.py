@@ -79,7 +79,7 @@ def test_a_real_game_position(tiny_weights):
     archives = sorted(KGS_DIR.glob("*.tar.gz"))
     if not archives:
         pytest.skip(f"no KGS archives in {KGS_DIR}")
-    from gopolicy.sgf_io import read_collection
+    from gopolicy.sgf_collections import read_collection
 
     game = next(read_collection([archives[0]]))
     positions = [p for p, _ in game.positions()][:120:30]

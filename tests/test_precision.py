@@ -24,7 +24,7 @@ def test_unknown_precision_is_refused(asked):
 
 def kgs_positions(n: int):
     """Return the first n positions (with a next move) of the first KGS archive's games."""
-    from gopolicy.sgf_io import read_collection
+    from gopolicy.sgf_collections import read_collection
 
     archive = sorted(KGS_DIR.glob("*.tar.gz"))[0]
     pairs = (pair for game in read_collection([archive]) for pair in game.positions())

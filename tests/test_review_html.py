@@ -104,6 +104,7 @@ def browser(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.gui
 def test_page_in_headless_chromium(review_page, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

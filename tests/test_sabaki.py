@@ -18,9 +18,9 @@ import pytest
 
 JS = Path(__file__).resolve().parent / "js"
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.gui, pytest.mark.skipif(
     shutil.which("node") is None or not (JS / "node_modules" / "@sabaki" / "gtp").is_dir(),
-    reason="node or tests/js/node_modules missing (npm install --prefix tests/js)")
+    reason="node or tests/js/node_modules missing (npm install --prefix tests/js)")]
 
 
 def test_a_sabaki_conversation(tiny_weights):

@@ -79,7 +79,7 @@ def test_installed_from_the_wheel_gtp_plays_from_any_folder(tmp_path, wheel):
         return subprocess.run(args, input=stdin, capture_output=True, text=True, cwd=elsewhere,
                               env=env, timeout=600)
 
-    where = run(str(bin_dir / "python"), "-c", "import gopolicy.engine.gtp as g, gopolicy.weights as w; "
+    where = run(str(bin_dir / "python"), "-c", "import gopolicy.engine.gtp.protocol as g, gopolicy.weights as w; "
                 "print(g.__file__); print(w.default_weights_path())")
     module, network = where.stdout.split()
     assert module.startswith(str(tmp_path / "env")) and network.startswith(str(tmp_path / "env")), where

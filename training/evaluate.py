@@ -5,9 +5,10 @@ is encoded and batched through the network. As in gopolicy.policy, illegal point
 masked out before the softmax (legal = the capture-size planes 20-27 of the encoding),
 so top-1/top-5 count the engine's actual choices and NLL is that of its move
 distribution. With --symmetries n the move distribution is, as in gopolicy.policy, the
-average of the probabilities under the first n of the 8 board symmetries. The JSON keeps DESIGN.md's contract keys {"games", "positions", "top1",
-"top5", "nll"} (accuracies as fractions) and adds "by_move" (per move-number bucket),
-"skipped" (games by reason) and "passes" (positions not scored).
+average of the probabilities under the first n of the 8 board symmetries. The JSON keeps
+the contract's keys (ARCHITECTURE.md, Contracts) {"games", "positions", "top1", "top5",
+"nll"} (accuracies as fractions) and adds "by_move" (per move-number bucket), "skipped"
+(games by reason) and "passes" (positions not scored).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 from gopolicy.model import PRECISIONS
+from gopolicy.network_options import add_network_arguments
 from gopolicy.training.prepare import encode_unpacked, split_of  # a torch-free module for the worker processes
 
 BUCKETS = ((0, 20), (20, 50), (50, 100), (100, 200), (200, None))
@@ -83,7 +85,7 @@ def score_batch(model, planes: np.ndarray, moves: np.ndarray, device,
     return nll.cpu().numpy(), hits[:, 0].cpu().numpy(), hits.any(1).cpu().numpy()
 
 
-def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", workers: int = 1,
+def evaluate(weights, sources, batch_size: int = 512, device: str = "auto", workers: int = 1,
              limit: int | None = None, split: str | None = None,
              fractions: tuple[float, float, float] = (0.96, 0.02, 0.02), precision: str = "auto",
              symmetries: int = 1) -> dict:
@@ -93,11 +95,11 @@ def evaluate(weights, sources, batch_size: int = 512, device: str = "cpu", worke
     Raises WeightsError for an unusable weights file.
     """
     from gopolicy.model import for_inference, resolve_precision
-    from gopolicy.sgf_io import CollectionStats, iter_sgf_bytes
+    from gopolicy.policy import resolve_device
+    from gopolicy.sgf_collections import CollectionStats, iter_sgf_bytes
     from gopolicy.weights import load_weights
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(device)
     precision = resolve_precision(precision, device)
     model = for_inference(load_weights(weights, device=device)[0], precision)
     scores, skipped, games, passes = Scores(), Counter(), 0, 0
@@ -164,15 +166,11 @@ def score_prepared(model, folder, split: str, device, precision: str = "fp32", d
 def add_arguments(parser) -> None:
     """Add the `gopolicy evaluate` options to `parser`."""
     parser.add_argument("sources", nargs="+", help="SGF files, folders, .tar.gz/.tgz/.zip archives")
-    parser.add_argument("--weights", default=None,
-                        help="weights file (.safetensors; default: the shipped network)")
+    add_network_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     parser.add_argument("--batch-size", type=int, default=512, help="positions per forward pass")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto (default): bf16 where the device has it natively, else fp32")
-    parser.add_argument("--symmetries", type=int, default=1, choices=range(1, 9), metavar="N",
-                        help="average the policy over this many of the 8 board symmetries (1..8, default 1)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes encoding games (default: all cores)")
     parser.add_argument("--limit", type=int, help="read at most N games")

@@ -196,7 +196,7 @@ def encode_chunk(task) -> dict:
 def _chunks(sources, per_chunk: int, limit: int | None, stats):
     """Yield (first game number, [(source, SGF bytes)...]) of per_chunk games; records that
     cannot be read (too large, damaged archives...) are counted in stats, a CollectionStats."""
-    from gopolicy.sgf_io import iter_sgf_bytes
+    from gopolicy.sgf_collections import iter_sgf_bytes
 
     batch, first, count = [], 0, 0
     for source, data in iter_sgf_bytes(sources, stats):
@@ -222,7 +222,7 @@ def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int
     from tqdm import tqdm
 
     from gopolicy.features import FEATURE_VERSION
-    from gopolicy.sgf_io import CollectionStats
+    from gopolicy.sgf_collections import CollectionStats
 
     out = Path(out)
     (out / "chunks").mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 
 from gopolicy.model import device_name
+from gopolicy.policy import resolve_device
 from gopolicy.training import checkpoint as ck
 from gopolicy.training import shards as sh
 from gopolicy.training.burst.deadlines import Budget, Watchdog
@@ -52,9 +53,7 @@ class Burst:
         self.start = time.time()
         self.cfg = cfg = cfg.resolved()
         self.budget = Budget.of(cfg.minutes, cfg.max_minutes, cfg.smoke)
-        self.device = torch.device(cfg.device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"--device {cfg.device}: torch sees no CUDA device here")
+        self.device = torch.device(resolve_device(cfg.device))  # ValueError for CUDA that is not here
         self.out = Path(cfg.out)
         self.temporary = cfg.work is None
         self.work = Path(tempfile.mkdtemp(prefix="gopolicy-burst-") if self.temporary else cfg.work)

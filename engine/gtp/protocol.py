@@ -18,7 +18,7 @@ No input line can end the engine: whatever goes wrong while a line is preprocess
 parsed, dispatched, run or formatted becomes one `? internal error: ...` reply (with the
 id when one was read) and the next line is served. Ids are kept as their digits, so an
 id of any length is echoed without ever becoming a Python int (whose conversion stops at
-4300 digits). A line over the input reader's limit (engine.lines: 8 MiB) is discarded as it
+4300 digits). A line over the input reader's limit (engine/lines.py: 8 MiB) is discarded as it
 streams and answered `? line too long: N bytes, the limit is L bytes; discarded`. The engine
 ends on `quit`, at the end of its input, or when its output is gone (nothing can be
 answered any more).
@@ -45,7 +45,10 @@ _CONTROL = {c: None for c in (*range(0, 9), *range(11, 32), 127)}
 
 
 class GtpError(Exception):
-    """A command failed; str() is the text of the `?` reply (e.g. "illegal move")."""
+    """A command failed; str() is the text of the `?` reply (e.g. "illegal move").
+
+    The one GTP error of the project: handlers raise it to reply `?`, and the client of
+    other engines (engine.match.client) raises it when they reply `?`."""
 
 
 class OutputClosed(Exception):

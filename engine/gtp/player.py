@@ -24,18 +24,12 @@ The rules, in the order `Player.decide` applies them:
    sample from the candidates' probabilities raised to 1/temperature.
 """
 
-import logging
-import threading
 from dataclasses import dataclass
-
-from gopolicy.engine.gtp import GtpError
 
 import numpy as np
 
 from gopolicy.coords import Point, neighbour_table
-from gopolicy.features import encode, feature_planes
-
-log = logging.getLogger(__name__)
+from gopolicy.features import sensible_points
 
 RESIGN = "resign"
 
@@ -62,10 +56,11 @@ class Decision:
 
 def sensible_moves(position, colour: int) -> np.ndarray:
     """Return bool[size, size]: the legal moves of `colour` that fill no own eye (the
-    sensibleness feature plane, so the engine and the network share one eye rule)."""
+    sensibleness feature plane, so the engine and the network share one eye rule; computed
+    alone, so that the planes of a move are encoded once, by the policy)."""
     if position.to_play != colour:
         position = position.with_to_play(colour)
-    return encode(position)[feature_planes("sensibleness")][0].astype(bool)
+    return sensible_points(position)
 
 
 def empty_regions(grid: np.ndarray) -> tuple[np.ndarray, list[tuple[int, bool, bool]]]:
@@ -166,53 +161,3 @@ class Player:
             weights = np.exp(logits)
             index = int(self.rng.choice(p.size, p=weights / weights.sum()))
         return divmod(index, size)
-
-
-class NetworkUnavailable(GtpError):
-    """The network could not be loaded; str() says why and what to do (the --weights option).
-    A GtpError, so GTP commands that need the network reply `? <that text>`."""
-
-
-class LazyPolicy:
-    """A Policy loaded in a background thread, so the engine answers at once.
-
-    `evaluate` waits for the load; a load error is raised by every later call.
-    """
-
-    def __init__(self, weights=None, device: str = "auto", symmetries: int = 1):
-        self._args = (weights, device, symmetries)
-        self._policy = None
-        self._error: BaseException | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._load, name="policy-load", daemon=True)
-        self._thread.start()
-
-    def _load(self) -> None:
-        try:
-            from gopolicy.policy import Policy
-
-            weights, device, symmetries = self._args
-            self._policy = Policy(weights, device=device, symmetries=symmetries)
-            self._policy.warm_up()  # the first forward pass sets up oneDNN: pay it here, not in genmove
-            log.info("policy loaded on %s", self._policy.device)
-        except BaseException as error:  # said once here, then to each command that needs the net
-            self._error = error
-            log.error("%s", self._unavailable_text())
-        finally:
-            self._ready.set()
-
-    def _unavailable_text(self) -> str:
-        reason = (str(self._error).strip().splitlines() or [type(self._error).__name__])[0]
-        return (f"cannot load the network: {reason}; "
-                "start gopolicy with --weights FILE naming a .safetensors weights file")
-
-    def get(self):
-        """Return the loaded Policy; raises NetworkUnavailable if loading failed."""
-        self._ready.wait()
-        if self._error is not None:
-            raise NetworkUnavailable(self._unavailable_text()) from self._error
-        return self._policy
-
-    def evaluate(self, position):
-        """Return the PolicyMap of `position` (waits for the load)."""
-        return self.get().evaluate(position)

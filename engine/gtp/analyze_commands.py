@@ -22,7 +22,7 @@ import itertools
 
 import numpy as np
 
-from gopolicy.engine.gtp import GtpError, Stream, gtp_command
+from gopolicy.engine.gtp.protocol import GtpError, Stream, gtp_command
 from gopolicy.coords import COLUMNS, format_vertex
 
 PSEUDO_VISITS = 1000  # visits = round(prior * PSEUDO_VISITS)

@@ -23,10 +23,13 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gopolicy.engine.client import GtpClient, GtpEngineDied, GtpError
-from gopolicy.engine.commands import format_score
-from gopolicy.engine.player import LazyPolicy, PlayerConfig
 from gopolicy.coords import format_vertex, parse_vertex
+from gopolicy.engine.gtp.game_commands import format_score
+from gopolicy.engine.gtp.player import PlayerConfig
+from gopolicy.engine.gtp.protocol import GtpError
+from gopolicy.engine.match.client import GtpClient, GtpEngineDied
+from gopolicy.lazy_policy import LazyPolicy
+from gopolicy.network_options import add_network_arguments
 
 log = logging.getLogger(__name__)
 BLACK, WHITE = 1, -1
@@ -39,13 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--games", type=int, default=2, help="number of games (default 2)")
     parser.add_argument("--referee", default=None, help="GTP engine whose final_score decides")
     parser.add_argument("--sgf-dir", type=Path, default=None, help="write one SGF per game here")
-    parser.add_argument("--weights", type=Path, default=None, help="our weights file")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    add_network_arguments(parser, whose="our ")
     parser.add_argument("--size", type=int, default=19, help="board size (19 only)")
     parser.add_argument("--komi", type=float, default=7.5, help="komi (default 7.5)")
     parser.add_argument("--max-moves", type=int, default=600, help="stop and score after this many moves")
-    parser.add_argument("--symmetries", type=int, default=1, choices=range(1, 9), metavar="N",
-                        help="average our policy over N board symmetries (default 1)")
     parser.add_argument("--temperature", type=float, default=0.0, help="our sampling temperature")
     parser.add_argument("--seed", type=int, default=None, help="our random seed")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -125,7 +125,7 @@ def play_game(players: dict, size: int = 19, komi: float = 7.5, max_moves: int =
 
     Returns (Session, result, reason); raises GameAborted if a player's process dies.
     """
-    from gopolicy.engine.session import Session
+    from gopolicy.engine.gtp.session import Session
 
     session = Session(size=size, komi=komi)
     try:
@@ -213,7 +213,7 @@ def run_match(ours, opponent, games: int, size: int = 19, komi: float = 7.5,
 
 def run(args) -> int:
     """Run the match and print the summary; return 0 (1 if the opponent fails or it stopped early)."""
-    from gopolicy.engine.main import build_engine
+    from gopolicy.engine.gtp.command import build_engine
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="match: %(message)s")
     if args.size != 19:

@@ -13,9 +13,10 @@ import logging
 import math
 from pathlib import Path
 
-from gopolicy.engine.gtp import GtpError, gtp_command
-from gopolicy.engine.player import RESIGN, Player, PlayerConfig
 from gopolicy.coords import Point, format_vertex, parse_vertex
+from gopolicy.engine.gtp.player import RESIGN, Player, PlayerConfig
+from gopolicy.engine.gtp.protocol import GtpError, gtp_command
+from gopolicy.lazy_policy import NetworkUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +80,35 @@ def format_score(score: float) -> str:
     return f"{'B' if score > 0 else 'W'}+{abs(score):.1f}"
 
 
+class ReplyingPolicy:
+    """A policy as the GTP commands use it: a network that cannot be loaded (NetworkUnavailable)
+    becomes a GtpError, so the command replies `? cannot load the network: ...`."""
+
+    def __init__(self, policy):
+        self._policy = policy
+
+    def evaluate(self, position):
+        """Return the policy's PolicyMap of `position`; raises GtpError if there is no network."""
+        try:
+            return self._policy.evaluate(position)
+        except NetworkUnavailable as error:
+            raise GtpError(str(error)) from error
+
+
 class Context:
     """Session, player and policy shared by the handler sets; the session is built lazily."""
 
     def __init__(self, policy, player_config: PlayerConfig = PlayerConfig(),
                  komi: float = 7.5, superko: bool = False):
-        self.policy = policy
-        self.player = Player(policy, player_config)
+        self.policy = ReplyingPolicy(policy)
+        self.player = Player(self.policy, player_config)
         self._komi, self._superko = komi, superko
         self._session = None
 
     @property
     def session(self):
         if self._session is None:
-            from gopolicy.engine.session import Session
+            from gopolicy.engine.gtp.session import Session
 
             self._session = Session(komi=self._komi, superko=self._superko)
         return self._session
@@ -213,7 +229,7 @@ class GameCommands:
         return " ".join(format_vertex(p, self.ctx.session.size) for p in points)
 
     def cmd_fixed_handicap(self, stones: str) -> str:
-        from gopolicy.engine.session import fixed_handicap_points
+        from gopolicy.engine.gtp.session import fixed_handicap_points
 
         count = parse_int(stones)
         if self.ctx.session.moves or self.ctx.session.handicap:
@@ -226,7 +242,7 @@ class GameCommands:
 
     def cmd_place_free_handicap(self, stones: str) -> str:
         # The standard placements, at most 9 stones: the spec lets an engine place fewer.
-        from gopolicy.engine.session import fixed_handicap_points
+        from gopolicy.engine.gtp.session import fixed_handicap_points
 
         count = parse_int(stones)
         if not 2 <= count < self.ctx.session.size ** 2:

@@ -1,16 +1,15 @@
 """A client for any GTP engine running as a subprocess (GNU Go, gopolicy itself, ...).
 
-Used by `gopolicy match` to drive opponents and referees, and by tests that use
-GNU Go as an oracle.
+Used by `gopolicy match` to drive opponents and referees, and by tests that use GNU Go as
+an oracle. A `?` reply raises the protocol's one GtpError (engine.gtp.protocol), the error
+our own engine turns into a `?` reply: a command fails the same way on both ends of a pipe.
 """
 
 import re
 import shlex
 import subprocess
 
-
-class GtpError(RuntimeError):
-    """The engine answered `? message`, or stopped answering."""
+from gopolicy.engine.gtp.protocol import GtpError
 
 
 class GtpEngineDied(GtpError):
