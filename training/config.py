@@ -129,7 +129,7 @@ def config_from_args(args) -> TrainConfig:
         values.update({k: v for k, v in json.loads(saved.read_text()).get("train", {}).items()
                        if k not in ("resume", "progress", "tensorboard")})
     elif getattr(args, "continue_from", None):  # a new leg: the long run's options, not its last leg's
-        values.update({k: v for k, v in run_state.load(args.continue_from)["config"].items()
+        values.update({k: v for k, v in run_state.load_config(args.continue_from).items()
                        if k not in LEG_OPTIONS})
     values.update(PRESETS.get(args.preset or "", {}))
     for f in fields(TrainConfig):

@@ -72,10 +72,10 @@ def save(path, state: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load(path) -> dict:
-    """Return the checkpoint dict saved at `path`.
+def _read(path, with_tensors: bool) -> tuple[dict, dict]:
+    """Return (the parsed metadata, the tensors by name: none unless `with_tensors`) of a run state.
 
-    Raises CheckpointError if the file is missing, damaged, or not a gopolicy run state.
+    Raises CheckpointError if the file is missing, damaged or has no run state metadata.
     """
     from safetensors import safe_open
 
@@ -85,14 +85,34 @@ def load(path) -> dict:
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(KEY)
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
+            tensors = {name: f.get_tensor(name) for name in f.keys()} if with_tensors else {}
     except Exception as e:  # safetensors raises several types for damaged files
         raise CheckpointError(f"{path}: cannot read run state ({type(e).__name__}: {e})") from None
     if raw is None:
         raise CheckpointError(f"{path}: not a gopolicy run state (no '{KEY}' metadata)")
     try:
-        state = _unflatten(json.loads(raw), tensors)
-    except (ValueError, KeyError, TypeError) as e:
+        return json.loads(raw), tensors
+    except ValueError as e:
+        raise CheckpointError(f"{path}: damaged run state metadata ({type(e).__name__}: {e})") from None
+
+
+def load_config(path) -> dict:
+    """Return the run's options saved at `path`, without reading its tensors; raises CheckpointError as load()."""
+    meta, _ = _read(path, with_tensors=False)
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{path}: not a gopolicy run state of format {FORMAT}")
+    return meta["config"]
+
+
+def load(path) -> dict:
+    """Return the checkpoint dict saved at `path`.
+
+    Raises CheckpointError if the file is missing, damaged, or not a gopolicy run state.
+    """
+    meta, tensors = _read(path, with_tensors=True)
+    try:
+        state = _unflatten(meta, tensors)
+    except (KeyError, TypeError) as e:
         raise CheckpointError(f"{path}: damaged run state metadata ({type(e).__name__}: {e})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a gopolicy run state of format {FORMAT}")
