@@ -3,7 +3,8 @@
 measure() returns:
 
     first_reply_s        `gopolicy gtp` started as a subprocess until its reply to `name`
-    genmove_ms           median `genmove` in-process, k=192, on positions of a real game
+    genmove_ms           median `genmove` in-process, k=192, on positions of a real game, one symmetry
+    genmove_ms_symmetries8  the same at the engine's default, the policy averaged over the 8 symmetries
     forward_ms_batch1    median bare batch-1 forward pass of the same network (planes -> logits)
     genmove_overhead_pct (genmove_ms / forward_ms_batch1 - 1) * 100: board, features, protocol
 
@@ -71,26 +72,28 @@ def measure() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         weights = _random_weights(Path(tmp))
         first_reply = min(first_reply_seconds(weights) for _ in range(3))
-        policy = Policy(weights, device="cpu")
-        policy.warm_up()
-        engine = build_engine(policy)
-        engine.execute("clear_board")
-        genmove, forward = [], []
+        policy, policy8 = (Policy(weights, device="cpu", symmetries=n) for n in (1, 8))
+        engines = {n: build_engine(p) for n, p in ((1, policy), (8, policy8))}
+        genmove, forward = {1: [], 8: []}, []
+        for p, engine in zip((policy, policy8), engines.values()):
+            p.warm_up()
+            engine.execute("clear_board")
         for position, move in islice(_game().positions(), ROUNDS):
             colour = "b" if position.to_play > 0 else "w"
-            start = time.perf_counter()
-            engine.execute(f"genmove {colour}")
-            genmove.append(time.perf_counter() - start)
-            engine.execute("undo")
+            for n, engine in engines.items():  # interleaved, so both see the same machine
+                start = time.perf_counter()
+                engine.execute(f"genmove {colour}")
+                genmove[n].append(time.perf_counter() - start)
+                engine.execute("undo")
+                engine.execute(f"play {colour} {format_vertex(move)}")
             planes = encode(position)[None]
             start = time.perf_counter()
             policy.logits(planes)  # the network alone, in the precision genmove uses
             forward.append(time.perf_counter() - start)
-            engine.execute(f"play {colour} {format_vertex(move)}")
-    genmove_ms = statistics.median(genmove) * 1e3
+    genmove_ms, genmove8_ms = (statistics.median(genmove[n]) * 1e3 for n in (1, 8))
     forward_ms = statistics.median(forward) * 1e3
-    return {"first_reply_s": first_reply, "genmove_ms": genmove_ms, "forward_ms_batch1": forward_ms,
-            "genmove_overhead_pct": (genmove_ms / forward_ms - 1) * 100}
+    return {"first_reply_s": first_reply, "genmove_ms": genmove_ms, "genmove_ms_symmetries8": genmove8_ms,
+            "forward_ms_batch1": forward_ms, "genmove_overhead_pct": (genmove_ms / forward_ms - 1) * 100}
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ pytest.importorskip("torch")
 from sgfmill import sgf  # noqa: E402
 
 from gopolicy.cli import main  # noqa: E402
+from gopolicy.network_options import DEFAULT_SYMMETRIES  # noqa: E402  (the commands' default)
 from gopolicy.review.annotate import node_per_step  # noqa: E402
 
 # Move 3 carries a comment and a label of its own, which must survive.
@@ -31,7 +32,7 @@ def expected_policies(tiny_weights):
     from gopolicy.sgf_io import load_game
 
     game = load_game(GAME)
-    policy = Policy(tiny_weights, device="cpu")
+    policy = Policy(tiny_weights, device="cpu", symmetries=DEFAULT_SYMMETRIES)
     return [policy.evaluate(p) for p, _ in game.positions()] + [policy.evaluate(game.final_position())]
 
 

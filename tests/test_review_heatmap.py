@@ -16,6 +16,7 @@ from matplotlib.image import imread  # noqa: E402
 
 from gopolicy.cli import main  # noqa: E402
 from gopolicy.coords import parse_vertex  # noqa: E402
+from gopolicy.network_options import DEFAULT_SYMMETRIES  # noqa: E402  (the commands' default)
 from gopolicy.review.heatmap import PLAYED_COLOUR, Layout, format_text  # noqa: E402
 
 # Four moves, then Black plays R9 (move 5).
@@ -46,23 +47,24 @@ def pixel_rgb(image, layout, vertex, offset=SAMPLE):
     return image[int(y), int(x), :3]
 
 
-def policy_after(weights, sgf_path, moves):
+def policy_after(weights, sgf_path, moves, symmetries=DEFAULT_SYMMETRIES):
     """Return (PolicyMap, Position) of the position after `moves` moves, evaluated directly."""
     from gopolicy.policy import Policy
     from gopolicy.sgf_io import load_game
 
     game = load_game(sgf_path)
     position = list(game.positions())[moves][0]
-    return Policy(weights, device="cpu").evaluate(position), position
+    return Policy(weights, device="cpu", symmetries=symmetries).evaluate(position), position
 
 
 @pytest.fixture
 def picture(tmp_path, tiny_weights, capsys):
-    """Return (image array, png path, sgf path) of the heatmap after 4 moves."""
+    """Return (image array, png path, sgf path) of the heatmap after 4 moves, one symmetry:
+    averaged over 8, the tiny random network ties on its top points and no colour is hottest."""
     sgf = write_game(tmp_path)
     png = tmp_path / "after4.png"
     status, _, err = cli(capsys, "heatmap", sgf, "--move", 4, "--weights", tiny_weights,
-                         "--device", "cpu", "-o", png)
+                         "--device", "cpu", "--symmetries", 1, "-o", png)
     assert status == 0, err
     return imread(png), png, sgf
 
@@ -92,7 +94,7 @@ def test_last_move_is_marked_on_its_stone(picture):
 def test_hottest_colour_is_at_the_most_probable_point(picture, tiny_weights):
     image, _, sgf = picture
     layout = Layout()
-    pmap, position = policy_after(tiny_weights, sgf, 4)
+    pmap, position = policy_after(tiny_weights, sgf, 4, symmetries=1)
     lut = colormaps["viridis"](np.linspace(0.0, 1.0, 256))[:, :3]
     legal = np.argwhere(position.legal_mask())
     level = {}
@@ -147,7 +149,8 @@ def test_text_board_colours(tmp_path, tiny_weights):
     from gopolicy.policy import Policy
     from gopolicy.review.game_policy import evaluate_step, load_review_game
 
-    step = evaluate_step(load_review_game(write_game(tmp_path)), Policy(tiny_weights, device="cpu"), 4)
+    policy = Policy(tiny_weights, device="cpu", symmetries=DEFAULT_SYMMETRIES)
+    step = evaluate_step(load_review_game(write_game(tmp_path)), policy, 4)
     coloured, plain = format_text(step, colour=True), format_text(step, colour=False)
     assert "\x1b[48;5;" in coloured and "\x1b[" not in plain
     assert plain.count("\n") == coloured.count("\n") - 1  # the colour scale line

@@ -16,6 +16,7 @@ from screens import artefact_dir
 pytest.importorskip("torch")
 
 from gopolicy.cli import main  # noqa: E402
+from gopolicy.network_options import DEFAULT_SYMMETRIES  # noqa: E402  (the commands' default)
 
 GAME = (b"(;GM[1]FF[4]SZ[19]KM[6.5]PB[Ann <b>]PW[</script><script>alert(1)</script>]RE[B+R]"
         b";B[pd];W[dp];B[pp];W[dd];B[qk];W[];B[fc])")
@@ -54,7 +55,7 @@ def test_page_holds_every_position(review_page, tiny_weights):
     assert steps[6]["mv"] == 16 * 19 + 5  # B[fc] = F17 = (row 16, col 5)
     assert steps[5]["mv"] == -1 and steps[5]["rank"] is None  # White passed
     assert steps[-1]["mv"] is None and steps[-1]["top"]  # final position: top moves, nothing played
-    policy = Policy(tiny_weights, device="cpu")
+    policy = Policy(tiny_weights, device="cpu", symmetries=DEFAULT_SYMMETRIES)
     for step, (position, move) in zip(steps, load_game(GAME).positions()):
         pmap = policy.evaluate(position)
         best = pmap.best()
