@@ -27,6 +27,8 @@ import numpy as np
 import pytest
 from screens import artefact_dir, xvfb_display
 
+from gopolicy.network_options import DEFAULT_SYMMETRIES  # the commands' default
+
 # Kivy reads these when it is first imported: no window, no argv parsing, no logs, a private home
 KIVY_HEADLESS = {"KIVY_NO_WINDOW": "1", "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1",
                  "KIVY_NO_FILELOG": "1"}
@@ -127,7 +129,7 @@ def test_katrain_engine_class_gets_our_policy(katrain_modules, engine, weights):
     position = Position()
     for colour, vertex in [(1, "Q16"), (-1, "D4"), (1, "Q3")]:
         position = position.play(parse_vertex(vertex), colour)
-    expected = Policy(weights, device="cpu").evaluate(position).probs
+    expected = Policy(weights, device="cpu", symmetries=DEFAULT_SYMMETRIES).evaluate(position).probs
     policy = node.policy
     assert len(policy) == 362
     grid = np.asarray(policy[:361]).reshape(19, 19)[::-1]  # KaTrain's var_to_grid: top row first
@@ -226,7 +228,7 @@ def network_best_move() -> str:
 
     position = Position().setup([parse_vertex(v) for v in SETUP["B"]],
                                 [parse_vertex(v) for v in SETUP["W"]]).with_to_play(WHITE)
-    return format_vertex(Policy(device="cpu").evaluate(position).best())
+    return format_vertex(Policy(device="cpu", symmetries=DEFAULT_SYMMETRIES).evaluate(position).best())
 
 
 def katrain_config(home: Path, katago) -> Path:

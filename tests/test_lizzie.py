@@ -28,6 +28,8 @@ import numpy as np
 import pytest
 from screens import artefact_dir, xvfb_display
 
+from gopolicy.network_options import DEFAULT_SYMMETRIES  # the commands' default
+
 LIZZIE_JAR = Path("/usr/share/java/lizzie.jar")
 TOOLS = ("java", "Xvfb", "xdotool")
 SCREEN = (1920, 1080)  # wide enough that the GTP console leaves the main window clear
@@ -149,7 +151,7 @@ def engine_candidates(move: str) -> list[str]:
     from gopolicy.engine.gtp.command import build_engine
     from gopolicy.policy import Policy
 
-    engine = build_engine(Policy(device="cpu"), lizzie=True)
+    engine = build_engine(Policy(device="cpu", symmetries=DEFAULT_SYMMETRIES), lizzie=True)
     assert engine.execute(f"play B {move}") == "= \n\n"
     reply = engine.execute("lz-analyze 0")
     return re.findall(r"info move (\S+)", reply)
