@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from gopolicy.training import run_state
 from gopolicy.training.config import LEG_OPTIONS, RESUME_FREE, RUN_STATE, TrainConfig, config_from_args, portable
 from gopolicy.training.config import add_arguments  # noqa: F401 (`gopolicy train`'s options, read here by the cli)
 from gopolicy.training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
+from gopolicy.training.distributed import Dist, pick_device
 from gopolicy.training.shards import unpack_planes
 
 
@@ -62,40 +62,6 @@ def _cosine(cfg: TrainConfig, step: int, elapsed_s: float, start: int) -> float:
     done = max((step - start) / max(total - start, 1) if total else 0.0,
                elapsed_s / (cfg.hours * 3600) if cfg.hours else 0.0)
     return 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
-
-
-@dataclass
-class Dist:
-    """Where this process stands in a torchrun job (world 1 without torchrun)."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @classmethod
-    def from_env(cls) -> Dist:
-        """Return the ranks torchrun put in the environment."""
-        env = os.environ
-        return cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
-
-    def all_sum(self, values: list[float], device) -> list[float]:
-        """Return `values` summed over all ranks."""
-        if self.world == 1:  # no device round trip: should_stop() asks this every step
-            return [float(v) for v in values]
-        t = torch.tensor(values, dtype=torch.float64, device=device)
-        torch.distributed.all_reduce(t)
-        return t.tolist()
-
-
-def pick_device(name: str, dist: Dist) -> torch.device:
-    """Return the torch device for "auto", "cpu", "cuda" (cuda:LOCAL_RANK under torchrun) or "cuda:N".
-
-    Raises ValueError for an unknown name or CUDA asked for where there is none.
-    """
-    from gopolicy.policy import resolve_device
-
-    name = resolve_device(name)
-    return torch.device("cuda", dist.local_rank) if name == "cuda" else torch.device(name)
 
 
 def batch_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
