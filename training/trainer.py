@@ -100,7 +100,10 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, batches: Batches | None = None):
         """Set up a run of `cfg`; `batches` replaces the default CPU-made Batches of its train
-        split (e.g. training.gpu_batches.DeviceBatches, which makes them on the GPU)."""
+        split (e.g. training.gpu_batches.DeviceBatches, which makes them on the GPU).
+
+        Raises ValueError for a batch size the ranks do not divide, or --future-moves with
+        batches that carry no following moves (DeviceBatches carries none)."""
         from gopolicy.features import FEATURE_VERSION
         from gopolicy.model import PolicyConfig
 
