@@ -45,6 +45,7 @@ class TrainConfig:
     lr_step: int = 80_000_000   # step schedule: multiply by lr_gamma every lr_step steps
     lr_gamma: float = 0.5
     ema_decay: float = 0.0      # per-step decay of the averaged weights (0: none), e.g. 0.9998
+    future_moves: int = 0       # extra heads for the moves 2..N+1 ahead (training.future_heads); 0: none
     steps: int | None = None    # stop when the run has made this many steps in all (legs included)
     samples: int | None = None
     hours: float | None = None  # stop after this many hours of this leg
@@ -111,6 +112,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ema-decay", type=float, default=None,
                         help="keep an exponential moving average of the weights with this per-step decay "
                              "(e.g. 0.9998; validated as 'val-average'; export --checkpoint average)")
+    parser.add_argument("--future-moves", type=int, default=None, metavar="N",
+                        help="train N extra heads that predict the 2nd .. (N+1)th moves ahead, dropped at "
+                             "export (darkforest: 2); may be added when continuing a run without them (default 0)")
     parser.add_argument("--decay", action="store_true", default=None,
                         help="a decay branch: the learning rate falls to 0 along a cosine over this leg")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -138,7 +142,22 @@ def config_from_args(args) -> TrainConfig:
             values[f.name] = value
     values.update(augment=not args.no_augment and values.get("augment", True),
                   progress=not args.quiet, tensorboard=not args.no_tensorboard, resume=args.resume)
-    return TrainConfig(**values)
+    cfg = TrainConfig(**values)
+    if cfg.future_moves < 0:
+        raise ValueError(f"--future-moves {cfg.future_moves}: a number of extra heads, 0 or more")
+    return cfg
+
+
+def leg_options(saved: dict, future_moves: int) -> set:
+    """Return the options a new leg may change on --continue of the run whose options are `saved`:
+    LEG_OPTIONS, and future_moves when the run has no future-move heads (a branch that adds fresh
+    heads, training.future_heads). A run with heads keeps them: raises ValueError if the leg would
+    drop them or change their number (export drops them; a run state without heads is the run before)."""
+    heads = saved.get("future_moves") or 0
+    if heads and future_moves != heads:
+        raise ValueError(f"the run trains {heads} future-move heads, this leg asks for {future_moves}: continue "
+                         f"it with --future-moves {heads} or leave the option out (export drops the heads)")
+    return LEG_OPTIONS | ({"future_moves"} if not heads else set())
 
 
 def portable(train: dict) -> dict:

@@ -7,6 +7,10 @@ batch_size part of it; so 2 ranks x batch b see exactly the samples (and the
 symmetries) of 1 rank x batch 2b, and the data position is just (epoch, batch).
 Nothing is random outside that plan, so a resumed run reads what the
 uninterrupted run would have read.
+
+With `following=N` a batch's targets are int64[B, 1+N]: column 0 the move played in the
+position, column k the move played k moves after it (ShardDataset.following), or NONE
+where the game has no such move; every column is under the sample's symmetry.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import torch
 from gopolicy.training import shards as sh
 
 N = sh.BOARD_SIZE * sh.BOARD_SIZE
+NONE = -1  # a target that does not exist (a pass, the end of the game): cross_entropy's ignore_index
 
 
 @lru_cache(maxsize=None)
@@ -38,7 +43,11 @@ def symmetry_tables(size: int = sh.BOARD_SIZE) -> tuple[np.ndarray, np.ndarray]:
 
 
 def transform_batch(bits: np.ndarray, moves: np.ndarray, syms: np.ndarray):
-    """Return (planes, moves) with sample i under symmetry syms[i]; bits uint8[B, 48, 19, 19]."""
+    """Return (planes, moves) with sample i under symmetry syms[i]; bits uint8[B, 48, 19, 19].
+
+    moves is int[B] or int[B, K] (a row of targets per sample, all mapped by the sample's
+    symmetry); NONE entries stay NONE.
+    """
     from gopolicy import symmetry
 
     _, move_table = symmetry_tables()
@@ -47,7 +56,9 @@ def transform_batch(bits: np.ndarray, moves: np.ndarray, syms: np.ndarray):
     for s in np.unique(syms):
         rows = np.nonzero(syms == s)[0]
         out[rows] = symmetry.apply(bits[rows], int(s))
-    return out, move_table[syms, moves]
+    moves = np.asarray(moves)
+    per_sample = np.asarray(syms).reshape(-1, *[1] * (moves.ndim - 1))
+    return out, np.where(moves < 0, NONE, move_table[per_sample, np.maximum(moves, 0)])
 
 
 class ShardDataset:
@@ -58,6 +69,7 @@ class ShardDataset:
         sizes = [len(s) for s in self.shards]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.split = split
+        self._following: np.ndarray | None = None  # following() builds it on first use
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
@@ -80,6 +92,45 @@ class ShardDataset:
             numbers[slots] = shard.move_numbers[local]
         return packed, moves, numbers
 
+    def following(self, indices: np.ndarray, count: int) -> np.ndarray:
+        """Return int64[B, count]: column k-1 holds the move played k moves after position
+        indices[i]'s own move (same game, move number exactly k more), NONE where there is none:
+        a pass (prepare keeps no pass positions, so it shows as a missing move number), the end
+        of the game, or a move outside prepare's --move-range.
+
+        The first call reads every shard's moves, game ids and move numbers once into a table
+        (int16[len, count], 4 bytes a position for count 2). Raises ShardError if a shard does
+        not hold each game's positions as consecutive rows in move order, as prepare writes them.
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        if count == 0:
+            return np.full((len(indices), 0), NONE, dtype=np.int64)
+        if self._following is None or self._following.shape[1] != count:
+            self._following = np.concatenate([following_moves(shard, count) for shard in self.shards]) \
+                if self.shards else np.full((0, count), NONE, dtype=np.int16)
+        return self._following[indices].astype(np.int64)
+
+
+def following_moves(shard: sh.Shard, count: int) -> np.ndarray:
+    """Return int16[len(shard), count]: for each position the moves played 1..count moves after
+    its own (ShardDataset.following), NONE where there is none.
+
+    Raises ShardError unless each game's positions are one run of rows in increasing move number.
+    """
+    games, numbers = np.asarray(shard.game_ids), np.asarray(shard.move_numbers).astype(np.int64)
+    moves = np.asarray(shard.moves)
+    same = games[1:] == games[:-1]
+    runs = 1 + int(np.count_nonzero(~same)) if len(games) else 0
+    if runs != len(np.unique(games)) or bool((numbers[1:][same] <= numbers[:-1][same]).any()):
+        raise sh.ShardError(f"{shard.path}: a game's positions are not consecutive rows in move order, "
+                            "so the moves that follow them cannot be read; prepare the data again")
+    out = np.full((len(moves), count), NONE, dtype=np.int16)
+    for k in range(1, count + 1):
+        for d in range(1, min(k, len(moves) - 1) + 1):  # move number +k is k rows on, fewer after passes
+            hit = (games[d:] == games[:-d]) & (numbers[d:] == numbers[:-d] + k)
+            out[:-d, k - 1][hit] = moves[d:][hit]
+    return out
+
 
 def to_tensors(bits: np.ndarray, moves: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """Return float32[B, 48, 19, 19] planes and int64[B] move targets as torch tensors."""
@@ -95,8 +146,8 @@ class Batches:
     """
 
     def __init__(self, dataset: ShardDataset, batch_size: int, seed: int = 0, rank: int = 0,
-                 world_size: int = 1, augment: bool = True, prefetch: int = 2):
-        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+                 world_size: int = 1, augment: bool = True, prefetch: int = 2, following: int = 0):
+        self.dataset, self.batch_size, self.seed, self.following = dataset, batch_size, seed, following
         self.rank, self.world_size, self.augment, self.prefetch = rank, world_size, augment, prefetch
         self.global_batch = batch_size * world_size
         self.batches_per_epoch = len(dataset) // self.global_batch
@@ -137,11 +188,14 @@ class Batches:
 
     def load(self, epoch: int, batch: int):
         """Return the host-side work of a batch (in the loader thread when prefetching): here
-        the whole batch, (planes float32[B, 48, 19, 19], moves int64[B]), unpacked and augmented."""
+        the whole batch, (planes float32[B, 48, 19, 19], moves int64[B] or [B, 1+following]),
+        unpacked and augmented."""
         perm, syms = self.plan(epoch)
         start = batch * self.global_batch + self.rank * self.batch_size
         idx = perm[start:start + self.batch_size]
         packed, moves, _ = self.dataset.gather(idx)
+        if self.following:
+            moves = np.concatenate([moves[:, None], self.dataset.following(idx, self.following)], axis=1)
         bits = sh.unpack_planes(packed)
         if self.augment:
             bits, moves = transform_batch(bits, moves, syms[start:start + self.batch_size])
@@ -188,8 +242,9 @@ class Batches:
 
 
 def sequential_batches(dataset: ShardDataset, batch_size: int, limit: int | None = None,
-                       rank: int = 0, world_size: int = 1):
-    """Yield (planes, moves, move_numbers) tensors over the first `limit` positions, no augmentation.
+                       rank: int = 0, world_size: int = 1, following: int = 0):
+    """Yield (planes, moves, move_numbers) tensors over the first `limit` positions, no augmentation;
+    with following=N the moves are int64[B, 1+N] as Batches makes them.
 
     Rank r takes every world_size-th batch, so ranks share the work without overlap.
     """
@@ -197,6 +252,9 @@ def sequential_batches(dataset: ShardDataset, batch_size: int, limit: int | None
     for k, start in enumerate(range(0, n, batch_size)):
         if k % world_size != rank:
             continue
-        packed, moves, numbers = dataset.gather(np.arange(start, min(start + batch_size, n)))
+        indices = np.arange(start, min(start + batch_size, n))
+        packed, moves, numbers = dataset.gather(indices)
+        if following:
+            moves = np.concatenate([moves[:, None], dataset.following(indices, following)], axis=1)
         planes, targets = to_tensors(sh.unpack_planes(packed), moves)
         yield planes, targets, torch.from_numpy(numbers)

@@ -8,6 +8,7 @@ carries provenance (run, step, samples, training options, data manifest summary)
 the validation metrics of that checkpoint. --fp16 stores float16 tensors (half the size).
 A run trained with batch norm is folded into the plain network, and the per-channel
 batch-norm state goes into the metadata, so `gopolicy train --init` can unfold it.
+Future-move heads (training.future_heads) are kept apart from the network and not written.
 """
 
 from __future__ import annotations

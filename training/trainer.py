@@ -5,7 +5,8 @@ random symmetry per sample, periodic validation (NLL, top-1, top-5), RUN/metrics
 TensorBoard, atomic checkpoints (RUN/last.pt and RUN/best.pt) and an exact --resume; an
 average of the weights (--ema-decay); RUN/run-state.safetensors, from which --continue
 begins the next leg of one long run, and --decay branches off a leg whose rate falls to
-zero (training.config has the options, training.run_state the file). Under torchrun
+zero (training.config has the options, training.run_state the file); --future-moves N trains
+N heads for the moves after the next beside the network (training.future_heads). Under torchrun
 (WORLD_SIZE, RANK, LOCAL_RANK set) it runs DistributedDataParallel, gloo on CPU and
 nccl on GPU; --batch-size is the global batch, split evenly over the ranks, so a run
 gives the same updates whatever the number of processes.
@@ -18,10 +19,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +30,11 @@ import torch.nn.functional as F
 
 from gopolicy.model import resolve_precision
 from gopolicy.training import checkpoint as ck
-from gopolicy.training import run_state
-from gopolicy.training.config import LEG_OPTIONS, RESUME_FREE, RUN_STATE, TrainConfig, config_from_args, portable
+from gopolicy.training import future_heads, run_state
+from gopolicy.training.config import RESUME_FREE, RUN_STATE, TrainConfig, config_from_args, leg_options, portable
 from gopolicy.training.config import add_arguments  # noqa: F401 (`gopolicy train`'s options, read here by the cli)
 from gopolicy.training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
+from gopolicy.training.distributed import Dist, pick_device
 from gopolicy.training.shards import unpack_planes
 
 
@@ -64,40 +65,6 @@ def _cosine(cfg: TrainConfig, step: int, elapsed_s: float, start: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
 
 
-@dataclass
-class Dist:
-    """Where this process stands in a torchrun job (world 1 without torchrun)."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @classmethod
-    def from_env(cls) -> Dist:
-        """Return the ranks torchrun put in the environment."""
-        env = os.environ
-        return cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
-
-    def all_sum(self, values: list[float], device) -> list[float]:
-        """Return `values` summed over all ranks."""
-        if self.world == 1:  # no device round trip: should_stop() asks this every step
-            return [float(v) for v in values]
-        t = torch.tensor(values, dtype=torch.float64, device=device)
-        torch.distributed.all_reduce(t)
-        return t.tolist()
-
-
-def pick_device(name: str, dist: Dist) -> torch.device:
-    """Return the torch device for "auto", "cpu", "cuda" (cuda:LOCAL_RANK under torchrun) or "cuda:N".
-
-    Raises ValueError for an unknown name or CUDA asked for where there is none.
-    """
-    from gopolicy.policy import resolve_device
-
-    name = resolve_device(name)
-    return torch.device("cuda", dist.local_rank) if name == "cuda" else torch.device(name)
-
-
 def batch_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Return float64[4]: summed NLL, top-1 hits, top-5 hits, count of a batch (no host sync)."""
     logits = logits.detach().float()
@@ -108,10 +75,12 @@ def batch_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def train_step(model, optimizer, planes: torch.Tensor, targets: torch.Tensor, precision: str) -> torch.Tensor:
-    """Run one optimizer step on a batch (bf16 autocast if precision is "bf16"); return the logits."""
+    """Run one optimizer step on a batch (bf16 autocast if precision is "bf16"); return the logits.
+
+    A model with future-move heads takes targets int64[B, 1+heads] (training.future_heads.loss)."""
     with torch.autocast(planes.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         logits = model(planes)
-    loss = F.cross_entropy(logits.float(), targets)
+    loss = future_heads.loss(logits.float(), targets)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -131,7 +100,10 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, batches: Batches | None = None):
         """Set up a run of `cfg`; `batches` replaces the default CPU-made Batches of its train
-        split (e.g. training.gpu_batches.DeviceBatches, which makes them on the GPU)."""
+        split (e.g. training.gpu_batches.DeviceBatches, which makes them on the GPU).
+
+        Raises ValueError for a batch size the ranks do not divide, or --future-moves with
+        batches that carry no following moves (DeviceBatches carries none)."""
         from gopolicy.features import FEATURE_VERSION
         from gopolicy.model import PolicyConfig
 
@@ -151,21 +123,29 @@ class Trainer:
         val = ShardDataset(cfg.data, "val", FEATURE_VERSION)
         self.val_data = val if len(val) else None
         self.net_config = PolicyConfig(filters=cfg.filters, layers=cfg.layers)
-        self.model = self.build_model().to(self.device)
+        net = self.build_model()
+        # the heads come after the network: its initialisation (and the RNG's) is as without them
+        self.model = future_heads.FutureHeads(net, cfg.future_moves) if cfg.future_moves else net
         # NHWC is what oneDNN's and cuDNN's fast convolutions want, in either precision
-        self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = self.model.to(self.device).to(memory_format=torch.channels_last)
+        self.heads = self.model.heads if cfg.future_moves else None
+        # the heads' parameters are a second group, so a run state without them still loads
+        params = [{"params": list(net.parameters())}] + ([{"params": list(self.heads.parameters())}] if self.heads else [])
         if cfg.optimizer == "adam":
-            self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+            self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         else:
-            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+            self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
                                              nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
         # A loader thread pays off only when the CPU is otherwise idle (a GPU run): on a CPU run
         # it takes cores and the GIL from the step and cost 20% of the rate on 2 cores.
         if batches is None:
             batches = Batches(self.train_data, cfg.batch_size // self.dist.world, cfg.seed, self.dist.rank,
-                              self.dist.world, cfg.augment, prefetch=2 if self.cuda else 0)
+                              self.dist.world, cfg.augment, prefetch=2 if self.cuda else 0, following=cfg.future_moves)
+        if getattr(batches, "following", 0) != cfg.future_moves:
+            raise ValueError(f"--future-moves {cfg.future_moves}: these batches carry no following moves")
         self.batches = batches
-        self.average = averaged_model(self.model, cfg.ema_decay) if cfg.ema_decay else None
+        # the average is the network's alone: the heads are not exported
+        self.average = averaged_model(net, cfg.ema_decay) if cfg.ema_decay else None
         self.step, self.samples, self.elapsed, self.best = 0, 0, 0.0, math.inf
         self.last_val: dict = {}
         # the long run's earlier legs, and where this leg began (step, samples)
@@ -217,19 +197,27 @@ class Trainer:
         Raises CheckpointError for a bad file, ValueError if an option would change the run.
         """
         state = run_state.load(path)
-        self.load_state(state, free=LEG_OPTIONS, source=path)
+        self.load_state(state, free=leg_options(state["config"], self.cfg.future_moves), source=path)
         self.legs = list(state.get("legs", [])) + [state["leg"]]
         self.leg_start = (self.step, self.samples)
 
     def load_state(self, state: dict, free: set, source) -> None:
         """Load weights, optimizer, averaged weights, data position, RNG, step and samples of
-        a checkpoint dict; raises ValueError if an option outside `free` differs from the run's."""
-        saved = state["config"]
-        changed = sorted(k for k, v in asdict(self.cfg).items() if k not in free and saved.get(k) != v)
+        a checkpoint dict; raises ValueError if an option outside `free` differs from the run's (an
+        option the run's state predates counts as its default). Future-move heads that the state
+        lacks (a leg that adds them) start fresh, with no optimizer state."""
+        saved, defaults = state["config"], asdict(TrainConfig(data="", out=""))
+        changed = sorted(k for k, v in asdict(self.cfg).items() if k not in free and saved.get(k, defaults[k]) != v)
         if changed:
             raise ValueError(f"options other than the run's: {', '.join(changed)} (saved in {source})")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        future_heads.network(self.model).load_state_dict(state["model"])
+        optimizer = state["optimizer"]
+        if self.heads is not None and "future_heads" in state:
+            self.heads.load_state_dict(state["future_heads"])
+        elif self.heads is not None:  # fresh heads: their group as built, the network's as saved
+            optimizer = dict(optimizer, param_groups=optimizer["param_groups"] +
+                             self.optimizer.state_dict()["param_groups"][1:])
+        self.optimizer.load_state_dict(optimizer)
         if self.average is not None and "average" in state:
             self.average.load_state_dict(state["average"])
         self.batches.load_state_dict(state["data"])
@@ -239,7 +227,9 @@ class Trainer:
 
     def state(self) -> dict:
         """Return the checkpoint dict of the run as it stands."""
-        model = self.model.module if hasattr(self.model, "module") else self.model
+        model = future_heads.network(self.model)
+        heads = {"future_heads": {k: v.detach().cpu().contiguous() for k, v in self.heads.state_dict().items()}} \
+            if self.heads is not None else {}
         return {"format": ck.FORMAT, "step": self.step, "samples": self.samples, "elapsed_s": self.elapsed,
                 "best_val_loss": self.best, "val": self.last_val, "config": asdict(self.cfg),
                 "net_config": self.net_config.to_dict(), "feature_version": self.feature_version,
@@ -247,7 +237,7 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(), "data": self.batches.state_dict(),
                 "rng": ck.get_rng_state(), "legs": self.legs, "leg_start": list(self.leg_start),
                 "leg": self.leg_summary(),
-                **({"average": self.average.state_dict()} if self.average is not None else {})}
+                **({"average": self.average.state_dict()} if self.average is not None else {}), **heads}
 
     def leg_summary(self) -> dict:
         """Return this leg's record for the run's history: steps, samples, seconds, where it ran."""
@@ -259,18 +249,23 @@ class Trainer:
 
     def validate(self, model=None) -> dict:
         """Return {"loss", "top1", "top5", "positions"} of `model` (the trained one by default)
-        over the first --val-samples positions."""
+        over the first --val-samples positions: its main head's. The trained model with future-move
+        heads adds "future": the heads' metrics (training.future_heads.metrics)."""
+        heads = self.cfg.future_moves if model is None else 0
         model = model or self.model
         model.eval()
-        sums = torch.zeros(4, dtype=torch.float64, device=self.device)
+        sums = torch.zeros(4 + 4 * heads, dtype=torch.float64, device=self.device)
         with torch.no_grad(), self.autocast():
             for planes, targets, _ in sequential_batches(self.val_data, 256, self.cfg.val_samples,
-                                                         self.dist.rank, self.dist.world):
-                logits = model(self.to_device(planes))
-                sums += batch_stats(logits, targets.to(self.device))
+                                                         self.dist.rank, self.dist.world, heads):
+                logits, targets = model(self.to_device(planes)), targets.to(self.device)
+                sums += torch.cat([batch_stats(*future_heads.main_head(logits, targets)),
+                                   future_heads.head_stats(logits, targets).flatten()])
         model.train()
-        nll, top1, top5, n = self.dist.all_sum(sums.tolist(), self.device)
-        return {"loss": nll / n, "top1": top1 / n, "top5": top5 / n, "positions": int(n)}
+        values = self.dist.all_sum(sums.tolist(), self.device)
+        nll, top1, top5, n = values[:4]
+        result = {"loss": nll / n, "top1": top1 / n, "top5": top5 / n, "positions": int(n)}
+        return dict(result, future=future_heads.metrics(values[4:], heads)) if heads else result
 
     def autocast(self):
         """Return a bf16 autocast context on the run's device, a no-op in fp32."""
@@ -315,11 +310,11 @@ class Trainer:
                 targets = targets.to(self.device, non_blocking=True)
                 logits = train_step(model, self.optimizer, self.to_device(planes), targets, self.precision)
                 if self.average is not None:
-                    self.average.update_parameters(self.model.module if self.dist.world > 1 else self.model)
+                    self.average.update_parameters(future_heads.network(self.model))
                 self.step += 1
                 self.samples += cfg.batch_size
                 self.elapsed = start_elapsed + time.time() - start
-                sums += batch_stats(logits, targets)
+                sums += batch_stats(*future_heads.main_head(logits, targets))
                 done = self.should_stop(total)
                 if self.step % cfg.log_every == 0 or done:
                     nll, top1, top5, n = self.dist.all_sum(sums.tolist(), self.device)
@@ -332,6 +327,9 @@ class Trainer:
                     self.last_val = self.validate()
                     v = self.last_val
                     log.row(self.step, self.samples, "val", v["loss"], v["top1"], v["top5"], lr, self.elapsed)
+                    for h in v.get("future", []):  # rows "val-move2", "val-move3"...: the heads' own metrics
+                        log.row(self.step, self.samples, f"val-move{h['move']}", h["loss"], h["top1"], h["top5"],
+                                lr, self.elapsed)
                     if v["loss"] < self.best:
                         self.best = v["loss"]
                         if self.lead:
