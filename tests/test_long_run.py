@@ -124,6 +124,11 @@ def test_the_average_is_validated_and_exported_folded(tmp_path):
     meta = export(tmp_path / "run" / RUN_STATE, tmp_path / "avg.safetensors", which="average")
     plain = export(tmp_path / "run" / RUN_STATE, tmp_path / "last.safetensors", which="last")
     assert meta["provenance"]["checkpoint"] == "average" and "batch_norm" in meta
+    rows = {r.split(",")[2]: r.split(",") for r in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1:]}
+    # each file carries its own weights' validation: the average's is not the run's
+    assert math.isclose(meta["metrics"]["val"]["top1"], float(rows["val-average"][4]), abs_tol=1e-6)
+    assert math.isclose(plain["metrics"]["val"]["top1"], float(rows["val"][4]), abs_tol=1e-6)
+    assert "average" not in plain["metrics"]["val"]
     from gopolicy.weights import load_weights
 
     a, _ = load_weights(tmp_path / "avg.safetensors")

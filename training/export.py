@@ -75,13 +75,15 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
         m = json.loads(manifest.read_text())
         data = {"sources": [Path(source).name for source in m.get("sources") or []], "positions": m.get("positions"), "games": m.get("games", {}).get("kept"),
                 "options": m.get("options")}
+    val = dict(state.get("val", {}))
+    average_val = val.pop("average", {})  # the averaged weights' own validation; none in older states
     metadata = {
         "provenance": {"run": (run if run.is_dir() else run.parent).resolve().name, "checkpoint": which, "step": int(state["step"]),
                        "samples": int(state["samples"]), "training_hours": round(float(state["elapsed_s"]) / 3600, 4),
                        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                        "training": portable(train),
                        "data": data},
-        "metrics": {"val": dict(state.get("val", {}))},
+        "metrics": {"val": average_val if which == "average" else val},
     }
     if norms is not None:
         metadata["batch_norm"] = norms

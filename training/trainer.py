@@ -334,8 +334,8 @@ class Trainer:
                         self.best = v["loss"]
                         if self.lead:
                             ck.save(self.out / ck.BEST, self.state())
-                    if self.average is not None:
-                        v = self.validate_average()
+                    if self.average is not None:  # kept in the state, for export --checkpoint average
+                        v = self.last_val["average"] = self.validate_average()
                         log.row(self.step, self.samples, "val-average", v["loss"], v["top1"], v["top5"], lr,
                                 self.elapsed)
                 if self.lead and (self.step % cfg.checkpoint_every == 0 or done):
