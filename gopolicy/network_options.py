@@ -14,7 +14,7 @@ from pathlib import Path
 from gopolicy.symmetry import NUM_SYMMETRIES
 
 # Averaging all 8 symmetries gained 0.6 points of top-1 on test games (the model card,
-# "Eight symmetries"), for about twice the time of a move; `--symmetries 1` is the fast path.
+# "Eight symmetries"), for 2-4 times the time of a move; `--symmetries 1` is the fast path.
 DEFAULT_SYMMETRIES = NUM_SYMMETRIES
 
 
