@@ -98,26 +98,10 @@ def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return total
 
 
-def head_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Return float64[count, 4] of a batch: per extra head, over the samples with a target,
-    summed NLL, top-1 hits, top-5 hits and their count (zeros[0, 4] without extra heads)."""
-    if logits.dim() == 2:
-        return torch.zeros((0, 4), dtype=torch.float64, device=logits.device)
-    logits = logits.detach().float()
-    rows = []
-    for j in range(1, logits.shape[1]):
-        target = targets[:, j]
-        valid = target != NONE
-        safe = target.clamp(min=0)
-        nll = F.cross_entropy(logits[:, j], target, ignore_index=NONE, reduction="sum")
-        hits = (logits[:, j].topk(5, dim=1).indices == safe[:, None]) & valid[:, None]
-        rows.append(torch.stack([nll, hits[:, 0].sum(), hits.any(1).sum(), valid.sum()]).double())
-    return torch.stack(rows)
-
-
 def metrics(sums: list[float], count: int) -> list[dict]:
-    """Return per extra head {"move", "loss", "top1", "top5", "positions"} from head_stats summed
-    over batches (flattened); "move" is 2 for the move after the next, and so on."""
+    """Return per extra head {"move", "loss", "top1", "top5", "positions"} from the trainer's
+    batch_stats of each head, summed over batches and flattened; "move" is 2 for the move after
+    the next, and so on."""
     out = []
     for j in range(count):
         nll, top1, top5, n = sums[4 * j:4 * j + 4]

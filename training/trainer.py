@@ -33,7 +33,7 @@ from gopolicy.training import checkpoint as ck
 from gopolicy.training import future_heads, run_state
 from gopolicy.training.config import RESUME_FREE, RUN_STATE, TrainConfig, config_from_args, leg_options, portable
 from gopolicy.training.config import add_arguments  # noqa: F401 (`gopolicy train`'s options, read here by the cli)
-from gopolicy.training.dataset import Batches, ShardDataset, sequential_batches, to_tensors
+from gopolicy.training.dataset import NONE, Batches, ShardDataset, sequential_batches, to_tensors
 from gopolicy.training.distributed import Dist, pick_device
 from gopolicy.training.shards import unpack_planes
 
@@ -66,12 +66,12 @@ def _cosine(cfg: TrainConfig, step: int, elapsed_s: float, start: int) -> float:
 
 
 def batch_stats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Return float64[4]: summed NLL, top-1 hits, top-5 hits, count of a batch (no host sync)."""
+    """Return float64[4]: summed NLL, top-1 hits, top-5 hits and count of a batch's samples that
+    have a target (a future-move head's NONE ones are left out); no host sync."""
     logits = logits.detach().float()
-    nll = F.cross_entropy(logits, targets, reduction="sum")
-    hits = logits.topk(5, dim=1).indices == targets[:, None]
-    count = logits.new_full((), float(len(targets)))  # a fill, not a host-to-device copy that syncs
-    return torch.stack([nll, hits[:, 0].sum(), hits.any(1).sum(), count]).double()
+    nll = F.cross_entropy(logits, targets, ignore_index=NONE, reduction="sum")
+    hits = logits.topk(5, dim=1).indices == targets[:, None]  # NONE matches no point
+    return torch.stack([nll, hits[:, 0].sum(), hits.any(1).sum(), (targets != NONE).sum()]).double()
 
 
 def train_step(model, optimizer, planes: torch.Tensor, targets: torch.Tensor, precision: str) -> torch.Tensor:
@@ -259,8 +259,8 @@ class Trainer:
             for planes, targets, _ in sequential_batches(self.val_data, 256, self.cfg.val_samples,
                                                          self.dist.rank, self.dist.world, heads):
                 logits, targets = model(self.to_device(planes)), targets.to(self.device)
-                sums += torch.cat([batch_stats(*future_heads.main_head(logits, targets)),
-                                   future_heads.head_stats(logits, targets).flatten()])
+                heads_of = [(logits[:, j], targets[:, j]) for j in range(1, 1 + heads)]
+                sums += torch.cat([batch_stats(*pair) for pair in [future_heads.main_head(logits, targets), *heads_of]])
         model.train()
         values = self.dist.all_sum(sums.tolist(), self.device)
         nll, top1, top5, n = values[:4]
