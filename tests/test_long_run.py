@@ -124,6 +124,8 @@ def test_the_average_is_validated_and_exported_folded(tmp_path):
     meta = export(tmp_path / "run" / RUN_STATE, tmp_path / "avg.safetensors", which="average")
     plain = export(tmp_path / "run" / RUN_STATE, tmp_path / "last.safetensors", which="last")
     assert meta["provenance"]["checkpoint"] == "average" and "batch_norm" in meta
+    # the state names only the data folder, yet the file says what the data was, from any folder
+    assert meta["provenance"]["data"]["positions"]["train"] == 512
     rows = {r.split(",")[2]: r.split(",") for r in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1:]}
     # each file carries its own weights' validation: the average's is not the run's
     assert math.isclose(meta["metrics"]["val"]["top1"], float(rows["val-average"][4]), abs_tol=1e-6)

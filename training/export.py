@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from gopolicy.training import checkpoint as ck
+from gopolicy.training import shards as sh
 from gopolicy.training.config import portable
 
 
@@ -69,12 +70,10 @@ def export(run, out, fp16: bool = False, which: str = "auto") -> dict:
     else:
         model = PolicyNet(config)
         model.load_state_dict(weights)
-    data = {}
-    manifest = Path(train["data"]) / "manifest.json"
-    if manifest.exists():
-        m = json.loads(manifest.read_text())
-        data = {"sources": [Path(source).name for source in m.get("sources") or []], "positions": m.get("positions"), "games": m.get("games", {}).get("kept"),
-                "options": m.get("options")}
+    data = state.get("data_summary")  # states written before the trainer kept it name only the folder
+    if data is None:
+        manifest = Path(train["data"]) / sh.MANIFEST
+        data = sh.manifest_summary(json.loads(manifest.read_text())) if manifest.exists() else {}
     val = dict(state.get("val", {}))
     average_val = val.pop("average", {})  # the averaged weights' own validation; none in older states
     metadata = {

@@ -185,6 +185,14 @@ def load_manifest(folder) -> dict:
         raise ShardError(f"{path}: corrupt manifest ({e})") from None
 
 
+def manifest_summary(manifest: dict) -> dict:
+    """Return what a network trained on a prepared folder says about its data: the source
+    archives by name, positions by split, games kept and the preparation options."""
+    return {"sources": [Path(source).name for source in manifest.get("sources") or []],
+            "positions": manifest.get("positions"), "games": manifest.get("games", {}).get("kept"),
+            "options": manifest.get("options")}
+
+
 def split_shards(folder, split: str, feature_version: int | None = None) -> list[Shard]:
     """Return the shards of one split ("train", "val", "test") listed in the folder's manifest.
 

@@ -35,7 +35,7 @@ from gopolicy.training.config import RESUME_FREE, RUN_STATE, TrainConfig, config
 from gopolicy.training.config import add_arguments  # noqa: F401 (`gopolicy train`'s options, read here by the cli)
 from gopolicy.training.dataset import NONE, Batches, ShardDataset, sequential_batches, to_tensors
 from gopolicy.training.distributed import Dist, pick_device
-from gopolicy.training.shards import unpack_planes
+from gopolicy.training.shards import load_manifest, manifest_summary, unpack_planes
 
 
 def learning_rate(cfg: TrainConfig, step: int, elapsed_s: float = 0.0, leg_start: int = 0) -> float:
@@ -120,6 +120,8 @@ class Trainer:
         self.cuda = self.device.type == "cuda"
         self.precision = resolve_precision(cfg.precision, self.device)
         self.train_data = ShardDataset(cfg.data, "train", FEATURE_VERSION)
+        # kept in the state, since the state keeps only the data folder's name (config.portable)
+        self.data_summary = manifest_summary(load_manifest(cfg.data))
         val = ShardDataset(cfg.data, "val", FEATURE_VERSION)
         self.val_data = val if len(val) else None
         self.net_config = PolicyConfig(filters=cfg.filters, layers=cfg.layers)
@@ -235,7 +237,7 @@ class Trainer:
                 "net_config": self.net_config.to_dict(), "feature_version": self.feature_version,
                 "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                 "optimizer": self.optimizer.state_dict(), "data": self.batches.state_dict(),
-                "rng": ck.get_rng_state(), "legs": self.legs, "leg_start": list(self.leg_start),
+                "rng": ck.get_rng_state(), "data_summary": self.data_summary, "legs": self.legs, "leg_start": list(self.leg_start),
                 "leg": self.leg_summary(),
                 **({"average": self.average.state_dict()} if self.average is not None else {}), **heads}
 
