@@ -17,6 +17,8 @@ measure() returns (rates in GFLOP/s, FLOPs from gopolicy.model's exact count):
     train_samples_per_s         the trainer's own step (training.trainer.train_step: channels_last,
                                 autocast in train_precision, SGD momentum), batches of TRAIN_BATCH
     train_samples_per_s_batch_norm  the same with batch norm (gopolicy train --batch-norm)
+    train_samples_per_s_batch_norm_one_thread  the same on one thread (CPU only, else null): where
+                                it is as fast as all threads, train on one core and use the others
     conv_gflops                 the network's rate while training (train_samples_per_s * FLOPs)
     conv_gflops_batch1          its rate at batch-1 inference
     train_pct_of_peak, batch1_pct_of_peak   conv rate / the peak of the precision used * 100
@@ -134,8 +136,9 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
     train_bn = _train_step(config, device, TRAIN_BATCH, precision, batch_norm=True)
     passes = conv_pass_kernels(device, torch.bfloat16 if precision == "bf16" else torch.float32,
                                TRAIN_BATCH, FILTERS)
+    on_cpu = torch.device(device).type == "cpu"
     samples = {key: [] for key in ("fp32", "bf16", "batch1", "evaluate", "evaluate8", "evaluate_fp32", "batch",
-                                   "train", "train_bn", *passes)}
+                                   "train", "train_bn", "train_bn_one_thread", *passes)}
     for r in range(rounds + 1):  # round 0 warms up caches, allocators and oneDNN primitives
         keep = r > 0
         with torch.inference_mode():
@@ -147,6 +150,11 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
             t_batch = _timed(lambda: policy.logits(planes_batch))
             t_passes = {name: flops / _timed(fn) for name, (flops, fn) in passes.items()}
         t_train, t_train_bn = _timed(train), _timed(train_bn)
+        if on_cpu:
+            all_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            t_train_one = _timed(train_bn)
+            torch.set_num_threads(all_threads)
         if keep:
             for name, rate in t_peaks.items():
                 samples[name].append(rate / 1e9)
@@ -157,6 +165,8 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
             samples["batch"].append(INFERENCE_BATCH / t_batch)
             samples["train"].append(TRAIN_BATCH / t_train)
             samples["train_bn"].append(TRAIN_BATCH / t_train_bn)
+            if on_cpu:
+                samples["train_bn_one_thread"].append(TRAIN_BATCH / t_train_one)
             for name, rate in t_passes.items():
                 samples[name].append(rate / 1e9)
     fwd, trn = forward_flops(config), training_flops(config)
@@ -174,6 +184,8 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
     out.update(_summary("inference_positions_per_s", samples["batch"]))
     out.update(_summary("train_samples_per_s", samples["train"]))
     out.update(_summary("train_samples_per_s_batch_norm", samples["train_bn"]))
+    out.update(_summary("train_samples_per_s_batch_norm_one_thread", samples["train_bn_one_thread"])
+               if samples["train_bn_one_thread"] else {"train_samples_per_s_batch_norm_one_thread": None})
     out.update(_summary("conv_gflops", [s * trn / 1e9 for s in samples["train"]]))
     out.update(_summary("conv_gflops_batch1", [fwd / t / 1e9 for t in samples["batch1"]]))
     out["conv_gflops_inference_batch"] = out["inference_positions_per_s"] * fwd / 1e9

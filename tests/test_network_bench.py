@@ -17,6 +17,7 @@ def test_network_bench_reports_precision_and_both_peaks(monkeypatch, one_thread)
     assert out["peak_gflops"] == out[f"peak_gflops_{precision}"]
     assert out["evaluate_ms_symmetries8"] > 0 and out["evaluate_ms_fp32"] > 0
     assert out["train_samples_per_s"] > 0 and out["train_samples_per_s_batch_norm"] > 0
+    assert out["train_samples_per_s_batch_norm_one_thread"] > 0  # measured on the CPU
     assert abs(out["train_pct_of_peak"] - 100 * out["conv_gflops"] / out["peak_gflops"]) < 1e-9
     rates = [out[f"pass_gflops_{name}"] for name in ("forward", "input_grad", "weight_grad")]
     assert min(rates) <= out["pass_ceiling_gflops"] <= max(rates)
