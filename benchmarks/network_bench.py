@@ -153,8 +153,10 @@ def measure(rounds: int = 5, threads: int | None = None, batch1_calls: int = 5) 
         if on_cpu:
             all_threads = torch.get_num_threads()
             torch.set_num_threads(1)
-            t_train_one = _timed(train_bn)
-            torch.set_num_threads(all_threads)
+            try:
+                t_train_one = _timed(train_bn)
+            finally:  # bench goes on to other areas after a failure; they must keep every thread
+                torch.set_num_threads(all_threads)
         if keep:
             for name, rate in t_peaks.items():
                 samples[name].append(rate / 1e9)
