@@ -113,6 +113,40 @@ def test_a_decay_branch_falls_to_zero_over_its_own_leg():
     assert math.isclose(learning_rate(cfg, 52_000, 3600.0), 0.004)
 
 
+@pytest.mark.parametrize("drops,step,expected", [
+    ([], 10**6, 0.004), ([500], 499, 0.004), ([500], 500, 0.002), ([500, 900], 900, 0.001), ([500, 500], 600, 0.001)])
+def test_each_lr_drop_halves_the_rate_from_its_step_on(drops, step, expected):
+    cfg = TrainConfig(data="d", out="o", lr=0.004, schedule="constant", lr_gamma=0.5, lr_drops=drops)
+    assert math.isclose(learning_rate(cfg, step), expected)
+
+
+def test_a_leg_adds_an_lr_drop_that_later_legs_keep(tmp_path):
+    """The rate of steps already made is history: a drop in the past is refused."""
+    import argparse
+
+    from gopolicy.training.trainer import add_arguments, config_from_args
+
+    learnable(tmp_path / "data")
+    Trainer(run_config(tmp_path, "leg1", steps=4, lr=0.04, warmup=0)).run()
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+
+    def leg(previous, out, *extra):
+        args = parser.parse_args(["--data", str(tmp_path / "data"), "--out", str(tmp_path / out), "--quiet",
+                                  "--log-every", "1", "--precision", "fp32", "--val-samples", "64",
+                                  "--continue", str(tmp_path / previous / RUN_STATE), *extra])
+        return config_from_args(args)
+
+    with pytest.raises(ValueError, match="run is at step 4"):
+        Trainer(leg("leg1", "early", "--steps", "8", "--lr-drop", "3")).run()
+    Trainer(leg("leg1", "leg2", "--steps", "8", "--lr-drop", "6")).run()
+    Trainer(leg("leg2", "leg3", "--steps", "10")).run()
+    assert run_state.load(tmp_path / "leg3" / RUN_STATE)["config"]["lr_drops"] == [6]
+    rates = {r.split(",")[0]: float(r.split(",")[6]) for leg in ("leg2", "leg3")
+             for r in (tmp_path / leg / "metrics.csv").read_text().splitlines()[1:] if r.split(",")[2] == "train"}
+    assert rates["6"] == 0.04 and rates["7"] == rates["10"] == 0.02  # row N: the Nth step, index N - 1
+
+
 def test_the_average_is_validated_and_exported_folded(tmp_path):
     learnable(tmp_path / "data")
     Trainer(run_config(tmp_path, "run", steps=10, val_every=5)).run()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from gopolicy.model import PRECISIONS
@@ -44,6 +44,7 @@ class TrainConfig:
     warmup: int = 0             # steps of linear learning-rate warm-up
     lr_step: int = 80_000_000   # step schedule: multiply by lr_gamma every lr_step steps
     lr_gamma: float = 0.5
+    lr_drops: list[int] = field(default_factory=list)  # steps from which the rate is multiplied by lr_gamma once more
     ema_decay: float = 0.0      # per-step decay of the averaged weights (0: none), e.g. 0.9998
     future_moves: int = 0       # extra heads for the moves 2..N+1 ahead (training.future_heads); 0: none
     steps: int | None = None    # stop when the run has made this many steps in all (legs included)
@@ -99,6 +100,9 @@ def add_arguments(parser) -> None:
                         help="auto (default): bf16 autocast where the CPU or GPU has native bf16, else fp32")
     parser.add_argument("--schedule", choices=["step", "cosine", "constant"], default=None,
                         help="learning-rate schedule (default step); cosine ends at --steps/--samples or --hours")
+    parser.add_argument("--lr-drop", type=int, action="append", metavar="STEP",
+                        help="from this step on, multiply the rate by --lr-gamma once more (repeatable); a new "
+                             "leg of a long run adds drops at or after the step it starts from, keeping the run's")
     parser.add_argument("--warmup", type=int, default=None, help="steps of linear lr warm-up (default 0)")
     parser.add_argument("--steps", type=int, help="stop after this many optimizer steps")
     parser.add_argument("--samples", type=int, help="stop after this many training samples")
@@ -136,6 +140,7 @@ def config_from_args(args) -> TrainConfig:
         values.update({k: v for k, v in run_state.load_config(args.continue_from).items()
                        if k not in LEG_OPTIONS})
     values.update(PRESETS.get(args.preset or "", {}))
+    values["lr_drops"] = list(values.get("lr_drops", [])) + list(getattr(args, "lr_drop", None) or [])
     for f in fields(TrainConfig):
         value = getattr(args, f.name, None)
         if value is not None and f.name not in ("augment", "progress", "tensorboard"):

@@ -43,7 +43,8 @@ def learning_rate(cfg: TrainConfig, step: int, elapsed_s: float = 0.0, leg_start
 
     A pure function of these (saved in checkpoints), so resuming needs no other state. The
     cosine schedule, and a --decay branch's fall to zero, follow whichever stop condition
-    of the leg is nearer: steps/samples or --hours.
+    of the leg is nearer: steps/samples or --hours. Each --lr-drop at or before `step`
+    multiplies the rate by lr_gamma.
     """
     warm = min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else 1.0
     if cfg.schedule == "constant":
@@ -52,6 +53,7 @@ def learning_rate(cfg: TrainConfig, step: int, elapsed_s: float = 0.0, leg_start
         lr = cfg.lr * warm * cfg.lr_gamma ** (step // cfg.lr_step)
     else:
         lr = cfg.lr * warm * _cosine(cfg, step, elapsed_s, 0)
+    lr *= cfg.lr_gamma ** sum(step >= drop for drop in cfg.lr_drops)
     return lr * _cosine(cfg, step, elapsed_s, leg_start) if cfg.decay else lr
 
 
@@ -196,10 +198,17 @@ class Trainer:
     def continue_run(self, path) -> None:
         """Load a run state file (RUN_STATE of an earlier leg) and begin a new leg of that run.
 
-        Raises CheckpointError for a bad file, ValueError if an option would change the run.
+        Raises CheckpointError for a bad file, ValueError if an option would change the run or
+        a new --lr-drop lies before the state's step (the rate of steps already made is history).
         """
         state = run_state.load(path)
-        self.load_state(state, free=leg_options(state["config"], self.cfg.future_moves), source=path)
+        saved = list(state["config"].get("lr_drops", []))
+        drops = self.cfg.lr_drops
+        past = [d for d in drops[len(saved):] if d < int(state["step"])]
+        if drops[:len(saved)] != saved or past:
+            raise ValueError(f"--lr-drop {past or drops}: the run is at step {state['step']} with drops at {saved}; "
+                             "a leg keeps those and may add drops at or after its first step")
+        self.load_state(state, free=leg_options(state["config"], self.cfg.future_moves) | {"lr_drops"}, source=path)
         self.legs = list(state.get("legs", [])) + [state["leg"]]
         self.leg_start = (self.step, self.samples)
 
