@@ -147,6 +147,19 @@ def test_a_leg_adds_an_lr_drop_that_later_legs_keep(tmp_path):
     assert rates["6"] == 0.04 and rates["7"] == rates["10"] == 0.02  # row N: the Nth step, index N - 1
 
 
+def test_an_average_newer_than_its_batch_norm_statistics_is_not_exported(tmp_path):
+    """The average's statistics are recomputed at validations: a checkpoint between two (step 4,
+    validated at 3) is refused with the reason; the run's last step validates, so its end exports."""
+    learnable(tmp_path / "data")
+    Trainer(run_config(tmp_path, "run", steps=5, val_every=3, checkpoint_every=4)).run()
+    last = ck.load(tmp_path / "run" / ck.LAST)
+    assert (last["step"], last["average_norms_step"]) == (5, 5)
+    export(tmp_path / "run" / RUN_STATE, tmp_path / "end.safetensors", which="average")
+    run_state.save(tmp_path / "mid.safetensors", dict(last, step=4, average_norms_step=3))
+    with pytest.raises(ck.CheckpointError, match="from step 4, their batch-norm statistics from step 3"):
+        export(tmp_path / "mid.safetensors", tmp_path / "mid.safetensors.out", which="average")
+
+
 def test_the_average_is_validated_and_exported_folded(tmp_path):
     learnable(tmp_path / "data")
     Trainer(run_config(tmp_path, "run", steps=10, val_every=5)).run()

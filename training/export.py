@@ -2,7 +2,8 @@
 
 Takes RUN/best.pt (lowest validation NLL) when it exists, else RUN/last.pt (or the one
 named by --checkpoint: "average" is last.pt's averaged weights, with their batch-norm
-statistics as recomputed at its last validation); RUN may also be a run state file
+statistics as recomputed at its last validation, refused if the weights have moved on since);
+RUN may also be a run state file
 (RUN/run-state.safetensors). Writes it with gopolicy.weights.save_weights; the metadata
 carries provenance (run, step, samples, training options, data manifest summary) and
 the validation metrics of that checkpoint. --fp16 stores float16 tensors (half the size).
@@ -26,7 +27,8 @@ from gopolicy.training.config import portable
 def read_checkpoint(run, which: str = "auto") -> tuple[dict, str, dict]:
     """Return (checkpoint dict, which, network state dict) of a run folder or run state file.
 
-    Raises CheckpointError if there is no such checkpoint, or no averaged weights for "average".
+    Raises CheckpointError if there is no such checkpoint, or no averaged weights for "average",
+    or averaged weights newer than their batch-norm statistics.
     """
     from gopolicy.training import run_state
 
@@ -44,6 +46,13 @@ def read_checkpoint(run, which: str = "auto") -> tuple[dict, str, dict]:
         return state, which, state["model"]
     if "average" not in state:
         raise ck.CheckpointError(f"{run}: the run keeps no averaged weights (train with --ema-decay)")
+    norms = state.get("average_norms_step")  # None in states that predate the record
+    if state["config"].get("batch_norm") and norms is not None and norms != state["step"]:
+        # statistics of older averaged weights cost an exported network about half a point of top-1
+        raise ck.CheckpointError(
+            f"{run}: the averaged weights are from step {state['step']}, their batch-norm statistics from "
+            f"step {norms} (recomputed at each validation); export a state saved at a validation, or resume "
+            "the run for a step or more (`gopolicy train --out RUN --resume --steps N`): its last step validates")
     prefix = "module."  # torch's AveragedModel holds the network as .module
     return state, which, {k[len(prefix):]: v for k, v in state["average"].items() if k.startswith(prefix)}
 

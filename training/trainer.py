@@ -152,6 +152,7 @@ class Trainer:
         self.average = averaged_model(net, cfg.ema_decay) if cfg.ema_decay else None
         self.step, self.samples, self.elapsed, self.best = 0, 0, 0.0, math.inf
         self.last_val: dict = {}
+        self.norms_step: int | None = None  # the step whose averaged weights the average's batch-norm statistics fit
         # the long run's earlier legs, and where this leg began (step, samples)
         self.legs: list = []
         self.leg_start = (0, 0)
@@ -234,6 +235,7 @@ class Trainer:
         self.batches.load_state_dict(state["data"])
         self.step, self.samples = int(state["step"]), int(state["samples"])
         self.last_val = dict(state.get("val", {}))
+        self.norms_step = state.get("average_norms_step")
         ck.set_rng_state(state["rng"])
 
     def state(self) -> dict:
@@ -248,7 +250,8 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(), "data": self.batches.state_dict(),
                 "rng": ck.get_rng_state(), "data_summary": self.data_summary, "legs": self.legs, "leg_start": list(self.leg_start),
                 "leg": self.leg_summary(),
-                **({"average": self.average.state_dict()} if self.average is not None else {}), **heads}
+                **({"average": self.average.state_dict(), "average_norms_step": self.norms_step}
+                   if self.average is not None else {}), **heads}
 
     def leg_summary(self) -> dict:
         """Return this leg's record for the run's history: steps, samples, seconds, where it ran."""
@@ -366,6 +369,7 @@ class Trainer:
 
             with self.autocast():
                 update_bn(self.norm_batches(), self.average, self.device)
+        self.norms_step = self.step
         return self.validate(self.average)
 
     def norm_batches(self, positions: int = 4096, batch: int = 128):
