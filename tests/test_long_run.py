@@ -88,18 +88,22 @@ def test_continue_keeps_the_runs_options_and_refuses_others(tmp_path):
         Trainer(run_config(tmp_path, "leg2", steps=8, lr=0.5, continue_from=str(state))).run()
 
 
-def test_continue_from_the_command_line_takes_the_runs_options(tmp_path, capsys):
+def command_line(*argv) -> TrainConfig:
+    """Return the TrainConfig that `gopolicy train ARGV` would run."""
     import argparse
 
     from gopolicy.training.trainer import add_arguments, config_from_args
 
-    learnable(tmp_path / "data")
-    Trainer(run_config(tmp_path, "leg1", steps=4, lr=0.03)).run()
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "leg2"), "--hours", "1",
-                              "--continue", str(tmp_path / "leg1" / RUN_STATE), "--decay"])
-    cfg = config_from_args(args)
+    return config_from_args(parser.parse_args([str(a) for a in argv]))
+
+
+def test_continue_from_the_command_line_takes_the_runs_options(tmp_path, capsys):
+    learnable(tmp_path / "data")
+    Trainer(run_config(tmp_path, "leg1", steps=4, lr=0.03)).run()
+    cfg = command_line("--data", tmp_path / "data", "--out", tmp_path / "leg2", "--hours", "1",
+                       "--continue", tmp_path / "leg1" / RUN_STATE, "--decay")
     assert (cfg.lr, cfg.filters, cfg.ema_decay, cfg.batch_norm, cfg.steps, cfg.hours, cfg.decay) == \
         (0.03, 8, 0.9, True, None, 1.0, True)
 
@@ -122,20 +126,13 @@ def test_each_lr_drop_halves_the_rate_from_its_step_on(drops, step, expected):
 
 def test_a_leg_adds_an_lr_drop_that_later_legs_keep(tmp_path):
     """The rate of steps already made is history: a drop in the past is refused."""
-    import argparse
-
-    from gopolicy.training.trainer import add_arguments, config_from_args
-
     learnable(tmp_path / "data")
     Trainer(run_config(tmp_path, "leg1", steps=4, lr=0.04, warmup=0)).run()
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
 
     def leg(previous, out, *extra):
-        args = parser.parse_args(["--data", str(tmp_path / "data"), "--out", str(tmp_path / out), "--quiet",
-                                  "--log-every", "1", "--precision", "fp32", "--val-samples", "64",
-                                  "--continue", str(tmp_path / previous / RUN_STATE), *extra])
-        return config_from_args(args)
+        return command_line("--data", tmp_path / "data", "--out", tmp_path / out, "--quiet", "--log-every", "1",
+                            "--precision", "fp32", "--val-samples", "64",
+                            "--continue", tmp_path / previous / RUN_STATE, *extra)
 
     with pytest.raises(ValueError, match="run is at step 4"):
         Trainer(leg("leg1", "early", "--steps", "8", "--lr-drop", "3")).run()
