@@ -146,7 +146,8 @@ def test_a_leg_adds_an_lr_drop_that_later_legs_keep(tmp_path):
 
 def test_an_average_newer_than_its_batch_norm_statistics_is_not_exported(tmp_path):
     """The average's statistics are recomputed at validations: a checkpoint between two (step 4,
-    validated at 3) is refused with the reason; the run's last step validates, so its end exports."""
+    validated at 3) or before the first is refused with the reason; the run's last step validates,
+    so its end exports, and so does a state from before the record."""
     learnable(tmp_path / "data")
     Trainer(run_config(tmp_path, "run", steps=5, val_every=3, checkpoint_every=4)).run()
     last = ck.load(tmp_path / "run" / ck.LAST)
@@ -155,6 +156,13 @@ def test_an_average_newer_than_its_batch_norm_statistics_is_not_exported(tmp_pat
     run_state.save(tmp_path / "mid.safetensors", dict(last, step=4, average_norms_step=3))
     with pytest.raises(ck.CheckpointError, match="from step 4, their batch-norm statistics from step 3"):
         export(tmp_path / "mid.safetensors", tmp_path / "mid.safetensors.out", which="average")
+    # saved before the run's first validation: the average still holds its initial statistics
+    run_state.save(tmp_path / "early.safetensors", dict(last, step=2, average_norms_step=None))
+    with pytest.raises(ck.CheckpointError, match="from step 2, their batch-norm statistics never recomputed"):
+        export(tmp_path / "early.safetensors", tmp_path / "early.safetensors.out", which="average")
+    older = {k: v for k, v in last.items() if k != "average_norms_step"}  # a state from before the record
+    run_state.save(tmp_path / "older.safetensors", older)
+    assert export(tmp_path / "older.safetensors", tmp_path / "older.out.safetensors", which="average")
 
 
 def test_the_average_is_validated_and_exported_folded(tmp_path):

@@ -45,12 +45,14 @@ def read_checkpoint(run, which: str = "auto") -> tuple[dict, str, dict]:
         return state, which, state["model"]
     if "average" not in state:
         raise ck.CheckpointError(f"{run}: the run keeps no averaged weights (train with --ema-decay)")
-    norms = state.get("average_norms_step")  # None in states that predate the record
-    if state["config"].get("batch_norm") and norms is not None and norms != state["step"]:
+    # states that predate the record lack the key; None means not recomputed since the run began
+    norms = state.get("average_norms_step", state["step"])
+    if state["config"].get("batch_norm") and norms != state["step"]:
         # statistics of older averaged weights cost an exported network about half a point of top-1
+        since = "never recomputed" if norms is None else f"from step {norms}"
         raise ck.CheckpointError(
-            f"{run}: the averaged weights are from step {state['step']}, their batch-norm statistics from "
-            f"step {norms} (recomputed at each validation); export a state saved at a validation, or resume "
+            f"{run}: the averaged weights are from step {state['step']}, their batch-norm statistics {since} "
+            "(recomputed at each validation); export a state saved at a validation, or resume "
             "the run for a step or more (`gopolicy train --out RUN --resume --steps N`): its last step validates")
     prefix = "module."  # torch's AveragedModel holds the network as .module
     return state, which, {k[len(prefix):]: v for k, v in state["average"].items() if k.startswith(prefix)}
