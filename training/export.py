@@ -45,11 +45,11 @@ def read_checkpoint(run, which: str = "auto") -> tuple[dict, str, dict]:
         return state, which, state["model"]
     if "average" not in state:
         raise ck.CheckpointError(f"{run}: the run keeps no averaged weights (train with --ema-decay)")
-    # states that predate the record lack the key; None means not recomputed since the run began
+    # states that predate the record lack the key; None: not recomputed since the run (or leg) began
     norms = state.get("average_norms_step", state["step"])
     if state["config"].get("batch_norm") and norms != state["step"]:
         # statistics of older averaged weights cost an exported network about half a point of top-1
-        since = "never recomputed" if norms is None else f"from step {norms}"
+        since = "not yet recomputed" if norms is None else f"from step {norms}"
         raise ck.CheckpointError(
             f"{run}: the averaged weights are from step {state['step']}, their batch-norm statistics {since} "
             "(recomputed at each validation); export a state saved at a validation, or resume "
