@@ -6,9 +6,10 @@ statistics as recomputed at its last validation, refused if the weights have mov
 since); RUN may also be a run state file (RUN/run-state.safetensors). Writes it with
 gopolicy.weights.save_weights; the metadata carries provenance (run, step, samples,
 training options, data manifest summary) and the validation metrics of that checkpoint.
---fp16 stores float16 tensors (half the size). A run trained with batch norm is folded into the plain network, and the per-channel
-batch-norm state goes into the metadata, so `gopolicy train --init` can unfold it.
-Future-move heads (training.future_heads) are kept apart from the network and not written.
+--fp16 stores float16 tensors (half the size). A run trained with batch norm is folded
+into the plain network, and the per-channel batch-norm state goes into the metadata, so
+`gopolicy train --init` can unfold it. Future-move heads (training.future_heads) are kept
+apart from the network and not written.
 """
 
 from __future__ import annotations
