@@ -247,7 +247,10 @@ def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int
                smoothing=0.1)
     if records:
         bar.write(f"prepare: {len(records)} of {len(chunks)} shards already done, resuming")
-    pool = get_context("spawn").Pool(min(workers, len(todo))) if workers > 1 and len(todo) > 1 else None
+    pool = None
+    if workers > 1 and len(todo) > 1:
+        _load_kernels()
+        pool = get_context("spawn").Pool(min(workers, len(todo)))
     new_positions, complete = 0, True
     try:
         results = pool.imap_unordered(encode_chunk, todo) if pool else map(encode_chunk, todo)
@@ -277,6 +280,18 @@ def prepare(sources, out, options: PrepareOptions = PrepareOptions(), limit: int
     _remove_stale(out, records)
     sh.write_json(out / sh.MANIFEST, manifest)
     return manifest
+
+
+def _load_kernels() -> None:
+    """Compile the rules' and features' numba kernels, or load them from numba's cache.
+
+    Done once before the workers start, so that they load the cache: on a fresh install
+    every worker would otherwise compile the same kernels at once (about 15 s of CPU each).
+    """
+    from gopolicy.board import Position
+    from gopolicy.features import encode
+
+    encode(Position(19))
 
 
 def _remove_stale(out: Path, records) -> None:
